@@ -158,13 +158,17 @@ pub enum SendError {
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed } => write!(f, "output buffer too small: {needed} bytes needed"),
+            Self::BufferTooSmall { needed } => {
+                write!(f, "output buffer too small: {needed} bytes needed")
+            }
             Self::Closed => f.write_str("connection closed"),
             Self::CloseReceived => f.write_str("peer closed: only the close reply may be sent"),
             Self::MessageInProgress => f.write_str("a fragmented message is in progress"),
             Self::NoMessageInProgress => f.write_str("no fragmented message to continue"),
             Self::FrameInProgress => f.write_str("a frame's payload is still being written"),
-            Self::PayloadLengthMismatch => f.write_str("payload does not match the announced length"),
+            Self::PayloadLengthMismatch => {
+                f.write_str("payload does not match the announced length")
+            }
             Self::ControlPayloadTooLong => f.write_str("control payload too long"),
             Self::InvalidCloseCode => f.write_str("close code may not be sent"),
         }

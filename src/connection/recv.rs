@@ -1,0 +1,260 @@
+//! Receiving: frames in, events out, unmasked in place (RFC 6455 §5.2–§5.6, §6.2, §8.1).
+
+use super::{Connection, DataChunk, DataKind, Endpoint, Event, Received, Role};
+use crate::error::{ProtocolError, ReceiveError};
+use crate::utf8::Utf8Validator;
+use crate::wire::close::CloseFrame;
+use crate::wire::frame::{FrameHeader, Opcode, Status};
+use crate::wire::mask::apply_mask;
+
+/// The receive half's state between calls.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RxState {
+    /// The data frame whose payload is arriving.
+    frame: Option<RxFrame>,
+    /// The data message in progress, from its first frame to its last.
+    message: Option<RxMessage>,
+    /// UTF-8 state of a text message, across chunks and fragments.
+    utf8: Utf8Validator,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RxFrame {
+    remaining: u64,
+    mask: Option<[u8; 4]>,
+    /// Position in the masking key, `payload bytes seen % 4`.
+    mask_offset: u8,
+    fin: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RxMessage {
+    kind: DataKind,
+    /// Payload bytes announced by the message's frame headers so far.
+    announced: u64,
+    /// A chunk of this message has been handed out.
+    started: bool,
+}
+
+impl RxState {
+    pub(super) const fn new() -> Self {
+        Self {
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+        }
+    }
+}
+
+const NOTHING: Received<'static> = Received {
+    consumed: 0,
+    event: None,
+};
+
+impl<E: Endpoint> Connection<E> {
+    /// Processes received bytes. `input` holds what has arrived and not yet been consumed;
+    /// it is unmasked in place. Returns how many bytes from its front were consumed and at
+    /// most one event, which borrows `input`.
+    ///
+    /// Call again, with the unconsumed rest and any new bytes, until a call consumes nothing
+    /// and returns no event. Partial input is never an error: a header or control frame that is
+    /// not all there yet is left unconsumed; a data payload is handed out in pieces as it
+    /// arrives.
+    ///
+    /// An error fails the connection: the close frame it owes (1002, 1007 or 1009, from
+    /// [`ProtocolError::close_code`]) is queued for [`poll_transmit`](Self::poll_transmit),
+    /// and later calls return [`ReceiveError::Closed`].
+    pub fn receive<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
+        if self.close.failed {
+            return Err(ReceiveError::Closed);
+        }
+        if self.close.received {
+            if input.is_empty() {
+                return Ok(NOTHING);
+            }
+            return Err(self.protocol_error(ProtocolError::FrameAfterClose));
+        }
+        let received = match self.rx.frame {
+            Some(frame) => self.receive_payload(frame, input),
+            None => self.receive_frame(input),
+        }?;
+        if received.consumed > 0 {
+            self.timer.saw_input();
+        }
+        Ok(received)
+    }
+
+    fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
+        let (header, header_len) = match FrameHeader::parse(input) {
+            Ok(Status::Complete(parsed)) => parsed,
+            Ok(Status::Partial(_)) => return Ok(NOTHING),
+            Err(e) => return Err(self.protocol_error(e)),
+        };
+        if let Err(e) = self.check_header(&header) {
+            return Err(self.protocol_error(e));
+        }
+        // Parsing bounded a control payload to 125 bytes.
+        let payload_len = header.payload_len as usize;
+        if header.opcode.is_control() {
+            let Some(frame) = input.get_mut(..header_len + payload_len) else {
+                return Ok(NOTHING);
+            };
+            let (_, payload) = frame.split_at_mut(header_len);
+            if let Some(key) = header.mask {
+                apply_mask(key, 0, payload);
+            }
+            let event = self.on_control(header.opcode, payload)?;
+            return Ok(Received {
+                consumed: header_len + payload_len,
+                event: Some(event),
+            });
+        }
+        if let Err(e) = self.start_data_frame(&header) {
+            return Err(self.protocol_error(e));
+        }
+        let (_, rest) = input.split_at_mut(header_len);
+        let frame = RxFrame {
+            remaining: header.payload_len,
+            mask: header.mask,
+            mask_offset: 0,
+            fin: header.fin,
+        };
+        let mut received = self.receive_payload(frame, rest)?;
+        received.consumed += header_len;
+        Ok(received)
+    }
+
+    /// The rules a header breaks in this connection's state: RSV bits, masking direction.
+    fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        if header.rsv & !self.config.allowed_rsv != 0 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        match (E::ROLE, header.mask) {
+            (Role::Server, None) => Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, Some(_)) => Err(ProtocolError::MaskedFrame),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fragmentation (§5.4) and size limits for a data frame's header.
+    fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let message = match (header.opcode, self.rx.message) {
+            (Opcode::Continuation, Some(message)) => message,
+            (Opcode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                self.rx.utf8.reset();
+                let kind = if opcode == Opcode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                RxMessage {
+                    kind,
+                    announced: 0,
+                    started: false,
+                }
+            }
+        };
+        if header.payload_len > self.config.max_frame_size {
+            return Err(ProtocolError::FrameTooBig);
+        }
+        let announced = message.announced.saturating_add(header.payload_len);
+        if announced > self.config.max_message_size {
+            return Err(ProtocolError::MessageTooBig);
+        }
+        self.rx.message = Some(RxMessage {
+            announced,
+            ..message
+        });
+        Ok(())
+    }
+
+    /// Hands out as much of the current data frame's payload as `input` holds.
+    fn receive_payload<'a>(
+        &mut self,
+        mut frame: RxFrame,
+        input: &'a mut [u8],
+    ) -> Result<Received<'a>, ReceiveError> {
+        let Some(mut message) = self.rx.message else {
+            // A frame without a message cannot be built by receive_frame.
+            return Err(self.protocol_error(ProtocolError::UnexpectedContinuation));
+        };
+        let n = usize::try_from(frame.remaining).map_or(input.len(), |r| r.min(input.len()));
+        if n == 0 && frame.remaining > 0 {
+            self.rx.frame = Some(frame);
+            return Ok(NOTHING);
+        }
+        let (payload, _) = input.split_at_mut(n);
+        if let Some(key) = frame.mask {
+            apply_mask(key, usize::from(frame.mask_offset), payload);
+        }
+        frame.mask_offset = ((usize::from(frame.mask_offset) + n) % 4) as u8;
+        frame.remaining -= n as u64;
+        let last = frame.fin && frame.remaining == 0;
+        if message.kind == DataKind::Text {
+            let valid = self.rx.utf8.feed(payload).and_then(|()| {
+                if last {
+                    self.rx.utf8.finish()
+                } else {
+                    Ok(())
+                }
+            });
+            if valid.is_err() {
+                return Err(self.protocol_error(ProtocolError::InvalidUtf8));
+            }
+        }
+        let first = !message.started;
+        message.started = true;
+        self.rx.frame = if frame.remaining > 0 {
+            Some(frame)
+        } else {
+            None
+        };
+        self.rx.message = if last { None } else { Some(message) };
+        let chunk = DataChunk {
+            kind: message.kind,
+            payload,
+            first,
+            last,
+        };
+        Ok(Received {
+            consumed: n,
+            event: Some(Event::Data(chunk)),
+        })
+    }
+
+    /// Ping, pong and close (§5.5), their payload whole and unmasked.
+    fn on_control<'a>(
+        &mut self,
+        opcode: Opcode,
+        payload: &'a [u8],
+    ) -> Result<Event<'a>, ReceiveError> {
+        match opcode {
+            Opcode::Ping => {
+                if self.config.auto_pong && self.is_open() {
+                    if let Some(owed) = self.pong.payload.get_mut(..payload.len()) {
+                        owed.copy_from_slice(payload);
+                        self.pong.len = Some(payload.len() as u8);
+                    }
+                }
+                Ok(Event::Ping(payload))
+            }
+            Opcode::Pong => Ok(Event::Pong(payload)),
+            _ => {
+                let frame = CloseFrame::parse(payload).map_err(|e| self.protocol_error(e))?;
+                self.close.received = true;
+                if !self.close.sent {
+                    self.close.queued = Some(frame.code);
+                }
+                Ok(Event::Close(frame))
+            }
+        }
+    }
+
+    /// Fails the connection for a protocol error and returns the error to report.
+    fn protocol_error(&mut self, e: ProtocolError) -> ReceiveError {
+        self.fail(e.close_code());
+        ReceiveError::Protocol(e)
+    }
+}

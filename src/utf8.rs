@@ -1,0 +1,245 @@
+//! Incremental UTF-8 validation (RFC 6455 §8.1) that fails on the first invalid byte.
+//!
+//! Text arrives in chunks that may split a character anywhere: across reads, across the frames
+//! of a fragmented message. [`Utf8Validator`] carries the at most three bytes of an unfinished
+//! character between chunks and rejects a message at the first byte that cannot start or
+//! continue a valid sequence (overlong forms, surrogates and code points above U+10FFFF
+//! included), so a connection can fail fast instead of waiting for the end of the message.
+
+use core::fmt;
+
+/// Why a text payload is not UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Utf8Error {
+    /// The byte at `offset` in the chunk just fed cannot start or continue a valid sequence.
+    InvalidByte {
+        /// Its index in the chunk passed to [`Utf8Validator::feed`].
+        offset: usize,
+    },
+    /// The message ended inside a character.
+    Incomplete,
+}
+
+impl fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidByte { offset } => write!(f, "invalid UTF-8 byte at offset {offset}"),
+            Self::Incomplete => f.write_str("message ends inside a UTF-8 sequence"),
+        }
+    }
+}
+
+impl core::error::Error for Utf8Error {}
+
+/// A streaming UTF-8 validator holding the unfinished tail of the previous chunk.
+///
+/// ```
+/// use wsmachine::utf8::{Utf8Error, Utf8Validator};
+/// let mut v = Utf8Validator::new();
+/// // "€" is E2 82 AC; split it across three chunks.
+/// v.feed(b"price: \xE2")?;
+/// v.feed(b"\x82")?;
+/// v.feed(b"\xAC")?;
+/// assert_eq!(v.finish(), Ok(()));
+/// // A surrogate (ED A0 80) fails at its second byte, as soon as it arrives.
+/// v.feed(b"\xED")?;
+/// assert_eq!(v.feed(b"\xA0\x80"), Err(Utf8Error::InvalidByte { offset: 0 }));
+/// # Ok::<(), Utf8Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Utf8Validator {
+    pending: [u8; 3],
+    len: u8,
+}
+
+/// The length of the sequence a valid lead byte starts.
+const fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+impl Utf8Validator {
+    /// A validator at the start of a message.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            pending: [0; 3],
+            len: 0,
+        }
+    }
+
+    /// Whether the bytes so far end on a character boundary.
+    #[must_use]
+    pub const fn is_complete(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Validates the next chunk of the message. On error the validator's state is unspecified;
+    /// [`reset`](Self::reset) it before reuse.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
+        let mut start = 0;
+        if self.len > 0 {
+            start = self.finish_pending(chunk)?;
+            if self.len > 0 {
+                return Ok(());
+            }
+        }
+        let rest = chunk.get(start..).unwrap_or_default();
+        match core::str::from_utf8(rest) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let at = e.valid_up_to();
+                let tail = rest.get(at..).unwrap_or_default();
+                match e.error_len() {
+                    None => {
+                        // A valid but unfinished sequence of 1 to 3 bytes ends the chunk.
+                        let n = tail.len().min(3);
+                        self.pending[..n].copy_from_slice(&tail[..n]);
+                        self.len = n as u8;
+                        Ok(())
+                    }
+                    Some(n) => {
+                        // `n` bytes form the longest valid prefix of a sequence; when the first
+                        // of them is a valid lead byte, the offending byte is the one after.
+                        let lead_ok = matches!(tail.first(), Some(0xC2..=0xF4));
+                        let bad = if lead_ok { at + n } else { at };
+                        Err(Utf8Error::InvalidByte {
+                            offset: start + bad,
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Completes the pending sequence from the front of `chunk`; returns how many bytes of
+    /// `chunk` it took. Leaves `len > 0` when `chunk` ran out first.
+    fn finish_pending(&mut self, chunk: &[u8]) -> Result<usize, Utf8Error> {
+        let mut seq = [0u8; 4];
+        let mut len = usize::from(self.len);
+        seq[..len].copy_from_slice(&self.pending[..len]);
+        let need = sequence_len(seq[0]);
+        let mut taken = 0;
+        while len < need {
+            let Some(&byte) = chunk.get(taken) else {
+                self.pending[..len].copy_from_slice(&seq[..len]);
+                self.len = len as u8;
+                return Ok(taken);
+            };
+            seq[len] = byte;
+            len += 1;
+            taken += 1;
+            if let Err(e) = core::str::from_utf8(&seq[..len]) {
+                if e.error_len().is_some() {
+                    return Err(Utf8Error::InvalidByte { offset: taken - 1 });
+                }
+            }
+        }
+        self.len = 0;
+        Ok(taken)
+    }
+
+    /// Ends the message: an error if it stopped inside a character. Resets the validator.
+    pub fn finish(&mut self) -> Result<(), Utf8Error> {
+        let complete = self.is_complete();
+        self.reset();
+        if complete {
+            Ok(())
+        } else {
+            Err(Utf8Error::Incomplete)
+        }
+    }
+
+    /// Forgets any pending bytes, for the start of a new message.
+    pub fn reset(&mut self) {
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Byte index of the first byte that cannot start or continue, per `core::str`.
+    fn reference(bytes: &[u8]) -> Result<(), Option<usize>> {
+        match core::str::from_utf8(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) => match e.error_len() {
+                None => Err(None),
+                Some(n) => {
+                    let lead_ok = matches!(bytes[e.valid_up_to()], 0xC2..=0xF4);
+                    Err(Some(e.valid_up_to() + if lead_ok { n } else { 0 }))
+                }
+            },
+        }
+    }
+
+    /// Feeds `bytes` in pieces of `step`, returning the stream position of the failure.
+    fn streamed(bytes: &[u8], step: usize) -> Result<(), Option<usize>> {
+        let mut v = Utf8Validator::new();
+        let mut pos = 0;
+        for chunk in bytes.chunks(step) {
+            if let Err(Utf8Error::InvalidByte { offset }) = v.feed(chunk) {
+                return Err(Some(pos + offset));
+            }
+            pos += chunk.len();
+        }
+        v.finish().map_err(|_| None)
+    }
+
+    #[test]
+    fn known_sequences() {
+        let cases: &[&[u8]] = &[
+            b"Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!",
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5",
+            b"\xf0\x90\x80\x80",
+            b"\xf4\x8f\xbf\xbf",
+            b"\xf4\x90\x80\x80",
+            b"\xc0\xaf",
+            b"\xe0\x80\xaf",
+            b"\xed\xa0\x80",
+            b"\xed\x9f\xbf",
+            b"\xef\xbf\xbf",
+            b"\xfe",
+            b"\x80",
+            b"\xce\xba\xe1\xbd",
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+        ];
+        for bytes in cases {
+            for step in 1..=bytes.len().max(1) {
+                assert_eq!(
+                    streamed(bytes, step),
+                    reference(bytes),
+                    "{bytes:x?} step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fails_at_the_first_bad_byte_not_at_the_end() {
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"ab\xf4"), Ok(()));
+        assert_eq!(v.feed(b"\x90"), Err(Utf8Error::InvalidByte { offset: 0 }));
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_core_str(bytes in proptest::collection::vec(any::<u8>(), 0..64), step in 1usize..8) {
+            prop_assert_eq!(streamed(&bytes, step), reference(&bytes));
+        }
+
+        #[test]
+        fn agrees_on_mostly_valid_text(s in "\\PC{0,24}", cut in 0usize..100, junk in any::<u8>(), step in 1usize..6) {
+            let mut bytes = s.into_bytes();
+            let at = cut % (bytes.len() + 1);
+            bytes.insert(at, junk);
+            prop_assert_eq!(streamed(&bytes, step), reference(&bytes));
+        }
+    }
+}
