@@ -56,7 +56,9 @@ impl Timer {
 
 impl<E: Endpoint> Connection<E> {
     /// The time at which [`handle_timeout`](Self::handle_timeout) should next be called, or
-    /// `None` when no timer runs. A time at or before `now` (0 included) means: call it now.
+    /// `None` when no timer runs. A time at or before `now` (0 included) means: call it now
+    /// (a timer needs arming). Input that arrives meanwhile does not move the deadline earlier;
+    /// `handle_timeout` at the old deadline sees it and pushes the next ping back.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
         if self.close.failed || self.is_closed() {
@@ -66,7 +68,7 @@ impl<E: Endpoint> Connection<E> {
         let arm_close =
             self.close.sent && self.config.close_timeout.is_some() && t.close_at.is_none();
         let arm_keepalive = self.keepalive_running() && t.ping_at.is_none();
-        if arm_close || arm_keepalive || t.input_seen && self.keepalive_running() {
+        if arm_close || arm_keepalive {
             return Some(0);
         }
         [t.ping_at, t.dead_at, t.close_at]
