@@ -27,7 +27,7 @@ pub struct ClientRequest<'a> {
     pub port: u16,
     /// `wss` (default port 443) rather than `ws` (default port 80). The TLS is the caller's.
     pub secure: bool,
-    /// The path of the resource, `/chat`; empty means `/`.
+    /// The path of the resource, `/chat`, percent-encoded; empty means `/`.
     pub path: &'a str,
     /// The query, without `?`.
     pub query: Option<&'a str>,
@@ -66,10 +66,13 @@ impl<'a> ClientRequest<'a> {
         nonce: &[u8; 16],
         out: &mut [u8],
     ) -> Result<(usize, Expected<'a>), WriteError> {
-        let path_ok = |s: &str| s.bytes().all(|b| b > b' ' && b != 0x7f);
+        // Visible ASCII only (no spaces, controls or fragments): percent-encode paths and
+        // punycode host names first.
+        let path_ok = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
         let ok = path_ok(self.host)
             && !self.host.is_empty()
             && path_ok(self.path)
+            && (self.path.is_empty() || self.path.starts_with('/'))
             && self.query.map_or(true, path_ok)
             && self.origin.map_or(true, |o| is_field_value(o.as_bytes()))
             && self.subprotocols.iter().all(|p| is_token(p.as_bytes()))
