@@ -474,19 +474,17 @@ mod tests {
                 "{field:?}"
             );
         }
-        let f = [
-            base[0],
-            base[1],
-            base[2],
-            base[3],
-            base[4],
-            base[5],
-            ("sec-websocket-protocol", "a b"),
-        ];
-        assert_eq!(
-            parse_connect(f.iter().copied()).err(),
-            Some(H2Error::Subprotocol)
-        );
+        let check =
+            |fields: &[(&'static str, &'static str)]| parse_connect(fields.iter().copied()).err();
+        let more = |extra: (&'static str, &'static str)| [&base[..], &[extra]].concat();
+        let bad_protocol = more(("sec-websocket-protocol", "a b"));
+        assert_eq!(check(&bad_protocol), Some(H2Error::Subprotocol));
+        let bad_extension = more(("sec-websocket-extensions", "a;"));
+        assert_eq!(check(&bad_extension), Some(H2Error::Extensions));
+        assert_eq!(check(&more(base[5])), Some(H2Error::Version));
+        assert_eq!(check(&base[..5]), Some(H2Error::Version));
+        assert_eq!(check(&more((":foo", "x"))), Some(H2Error::InvalidField));
+        assert_eq!(check(&more(("x-a", "1\n"))), Some(H2Error::InvalidField));
     }
 
     #[test]
