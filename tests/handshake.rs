@@ -543,6 +543,18 @@ fn client_request_refuses_injection() {
             ..base
         },
         ClientRequest {
+            path: "chat",
+            ..base
+        },
+        ClientRequest {
+            path: "/chat#frag",
+            ..base
+        },
+        ClientRequest {
+            path: "/caf\u{e9}",
+            ..base
+        },
+        ClientRequest {
             query: Some("a\nb"),
             ..base
         },
