@@ -122,6 +122,21 @@ pub fn accept_key(key: &[u8]) -> [u8; ACCEPT_LEN] {
     out
 }
 
+/// Whether a `Sec-WebSocket-Key` value is the base64 of exactly 16 bytes (RFC 6455 §4.2.1):
+/// 21 base64 characters, one that carries only two bits (`A`, `Q`, `g` or `w`), then `==`. The
+/// same answer as a strict base64 decoder, without its code.
+#[must_use]
+pub fn is_valid_key(key: &[u8]) -> bool {
+    match key {
+        [body @ .., last, b'=', b'='] if body.len() == 21 => {
+            body.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+                && matches!(last, b'A' | b'Q' | b'g' | b'w')
+        }
+        _ => false,
+    }
+}
+
 /// Why a request or response could not be written. Nothing was written that can be used.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -513,6 +528,38 @@ mod tests {
             &accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn key_check_agrees_with_base64_decoding() {
+        let decodes_to_16 =
+            |k: &[u8]| matches!(Base64::decode(k, &mut [0u8; 17]), Ok(d) if d.len() == 16);
+        let mut keys: [[u8; KEY_LEN]; 7] = [*b"dGhlIHNhbXBsZSBub25jZQ=="; 7];
+        keys[1][21] = b'B';
+        keys[2][23] = b'A';
+        keys[3][3] = b'-';
+        keys[4][20] = b'=';
+        keys[5][0] = b'+';
+        keys[6][21] = b'w';
+        for k in &keys {
+            assert_eq!(is_valid_key(k), decodes_to_16(k), "{k:?}");
+        }
+        for bad in [
+            &b"dGhlIHNhbXBsZQ=="[..],
+            b"dGhlIHNhbXBsZSBub25jZQ",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+        ] {
+            assert!(!is_valid_key(bad) && !decodes_to_16(bad));
+        }
+        // Every last character, and every byte in the body.
+        for b in 0..=255u8 {
+            let mut k = keys[0];
+            k[21] = b;
+            assert_eq!(is_valid_key(&k), decodes_to_16(&k), "last {b}");
+            k = keys[0];
+            k[7] = b;
+            assert_eq!(is_valid_key(&k), decodes_to_16(&k), "body {b}");
+        }
     }
 
     #[test]

@@ -9,13 +9,12 @@
 
 use core::fmt;
 
-use base64ct::{Base64, Encoding};
 use httparse::Header;
 
 use super::{
-    accept_key, check_extra_headers, has_token, header, one, single, valid_extension_list,
-    valid_token_list, Extensions, HeaderValues, Status, Tokens, WriteError, Writer,
-    DEFAULT_MAX_HEAD_LEN,
+    accept_key, check_extra_headers, has_token, header, is_valid_key, one, single,
+    valid_extension_list, valid_token_list, Extensions, HeaderValues, Status, Tokens, WriteError,
+    Writer, DEFAULT_MAX_HEAD_LEN,
 };
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
@@ -205,8 +204,7 @@ pub fn parse_request<'h, 'b>(
     let key = single(headers, "sec-websocket-key")
         .map_err(|()| HandshakeError::DuplicateKey)?
         .ok_or(HandshakeError::Key)?;
-    let mut nonce = [0u8; 16];
-    if !matches!(Base64::decode(key, &mut nonce), Ok(n) if n.len() == 16) {
+    if !is_valid_key(key) {
         return Err(HandshakeError::Key);
     }
     if single(headers, "sec-websocket-version") != Ok(Some(&b"13"[..])) {
