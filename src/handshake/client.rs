@@ -13,9 +13,9 @@ use base64ct::{Base64, Encoding};
 use httparse::Header;
 
 use super::{
-    accept_key, check_extra_headers, has_token, header, is_field_value, is_token, one, single,
-    valid_extension_list, Extensions, HeaderValues, Status, Tokens, WriteError, Writer, ACCEPT_LEN,
-    KEY_LEN,
+    accept_key, all_offered, check_extra_headers, has_token, header, is_extension_list,
+    is_field_value, is_token, one, single, valid_extension_list, Extensions, HeaderValues, Status,
+    Tokens, WriteError, Writer, ACCEPT_LEN, KEY_LEN,
 };
 
 /// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
@@ -76,9 +76,7 @@ impl<'a> ClientRequest<'a> {
             && self.query.map_or(true, path_ok)
             && self.origin.map_or(true, |o| is_field_value(o.as_bytes()))
             && self.subprotocols.iter().all(|p| is_token(p.as_bytes()))
-            && self.extensions.map_or(true, |e| {
-                valid_extension_list(one(e).values) && one(e).next().is_some()
-            });
+            && self.extensions.map_or(true, is_extension_list);
         if !ok {
             return Err(WriteError::InvalidHeader);
         }
@@ -305,8 +303,7 @@ impl<'h, 'b> Response<'h, 'b> {
         let values = HeaderValues::new(h, "sec-websocket-extensions");
         let offered = expected.extensions.unwrap_or_default();
         let ok = valid_extension_list(values.clone())
-            && Extensions::new(values)
-                .all(|e| Extensions::new(one(offered).values).any(|o| o.name() == e.name()));
+            && all_offered(Extensions::new(values), Extensions::new(one(offered)));
         if !ok {
             return Err(ResponseError::Extensions);
         }

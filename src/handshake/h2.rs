@@ -25,7 +25,8 @@
 use core::fmt;
 
 use super::{
-    is_field_value, is_token, one, valid_extension_list, valid_token_list, Extensions, Tokens,
+    all_offered, is_extension_list, is_field_value, is_token, one, valid_extension_list,
+    valid_token_list, Extensions, Tokens,
 };
 
 /// Why an extended-CONNECT field set was refused or could not be built.
@@ -124,9 +125,7 @@ impl<'a> ConnectRequest<'a> {
             .all(|v| !v.is_empty() && is_field_value(v.as_bytes()))
             && self.origin.map_or(true, |o| is_field_value(o.as_bytes()))
             && self.subprotocols.iter().all(|p| is_token(p.as_bytes()))
-            && self.extensions.map_or(true, |e| {
-                valid_extension_list(one(e).values) && one(e).next().is_some()
-            });
+            && self.extensions.map_or(true, is_extension_list);
         if !ok {
             return Err(H2Error::InvalidField);
         }
@@ -303,11 +302,7 @@ impl<'a, I: Iterator<Item = (&'a str, &'a str)> + Clone> Connect<'a, I> {
             return Err(H2Error::Subprotocol);
         }
         if let Some(e) = extensions {
-            let offered = |x: super::Extension<'_>| self.extensions().any(|o| o.name() == x.name());
-            if !valid_extension_list(one(e).values)
-                || one(e).next().is_none()
-                || !Extensions::new(one(e).values).all(offered)
-            {
+            if !is_extension_list(e) || !all_offered(Extensions::new(one(e)), self.extensions()) {
                 return Err(H2Error::Extensions);
             }
         }
@@ -378,9 +373,7 @@ where
     };
     let offer = offered.extensions.unwrap_or_default();
     let ok = valid_extension_list(values)
-        && accepted
-            .extensions()
-            .all(|e| Extensions::new(one(offer).values).any(|o| o.name() == e.name()));
+        && all_offered(accepted.extensions(), Extensions::new(one(offer)));
     if !ok {
         return Err(H2Error::Extensions);
     }

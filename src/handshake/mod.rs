@@ -259,7 +259,7 @@ pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Splits `s` at the first `sep`, dropping it; the second part is empty when `sep` is absent.
+/// Splits `s` at the first `sep`, dropping it; the second part is `None` when `sep` is absent.
 fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     match s.iter().position(|&b| b == sep) {
         Some(i) => (s.get(..i).unwrap_or_default(), s.get(i + 1..)),
@@ -368,16 +368,14 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Tokens<'b, L> {
         }
     }
 
-    /// Whether every element of the list passes `f`, and there is at least one.
-    fn all_nonempty(mut self, f: impl Fn(&[u8]) -> bool) -> bool {
-        let mut any = false;
+    /// Whether every element of the list passes `f` (true for an empty list).
+    fn all_bytes(mut self, f: impl Fn(&[u8]) -> bool) -> bool {
         while let Some(e) = self.next_bytes() {
             if !f(e) {
                 return false;
             }
-            any = true;
         }
-        any
+        true
     }
 }
 
@@ -393,24 +391,32 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Tokens<'b, L> {
     }
 }
 
-/// A single header value, for [`Tokens`] and [`Extensions`] over one string.
-pub type OneValue<'b> = core::option::IntoIter<&'b [u8]>;
-
-/// The list elements of a single string.
-pub(crate) fn one(value: &str) -> Tokens<'_, OneValue<'_>> {
-    Tokens::new(Some(value.as_bytes()).into_iter())
+/// One caller-supplied string as the only header value of a list.
+pub(crate) fn one(value: &str) -> core::option::IntoIter<&[u8]> {
+    Some(value.as_bytes()).into_iter()
 }
 
 /// Whether `values` hold a list of tokens (subprotocol names, RFC 6455 §4.1), or none at all.
-pub(crate) fn valid_token_list<'b>(values: impl Iterator<Item = &'b [u8]> + Clone) -> bool {
-    let empty = Tokens::new(values.clone()).next_bytes().is_none();
-    empty || Tokens::new(values).all_nonempty(is_token)
+pub(crate) fn valid_token_list<'b>(values: impl Iterator<Item = &'b [u8]>) -> bool {
+    Tokens::new(values).all_bytes(is_token)
 }
 
 /// Whether `values` hold a valid `Sec-WebSocket-Extensions` list (RFC 6455 §9.1), or none.
-pub(crate) fn valid_extension_list<'b>(values: impl Iterator<Item = &'b [u8]> + Clone) -> bool {
-    let empty = Tokens::new(values.clone()).next_bytes().is_none();
-    empty || Tokens::new(values).all_nonempty(valid_extension)
+pub(crate) fn valid_extension_list<'b>(values: impl Iterator<Item = &'b [u8]>) -> bool {
+    Tokens::new(values).all_bytes(valid_extension)
+}
+
+/// Whether a caller's `Sec-WebSocket-Extensions` value is a valid list of at least one.
+pub(crate) fn is_extension_list(value: &str) -> bool {
+    Tokens::new(one(value)).next_bytes().is_some() && valid_extension_list(one(value))
+}
+
+/// Whether every extension of `answer` is named in `offer`.
+pub(crate) fn all_offered<'x, 'y>(
+    mut answer: impl Iterator<Item = Extension<'x>>,
+    offer: impl Iterator<Item = Extension<'y>> + Clone,
+) -> bool {
+    answer.all(|e| offer.clone().any(|o| o.name() == e.name()))
 }
 
 /// `extension = extension-token *( ";" extension-param )`,
@@ -613,7 +619,7 @@ mod tests {
             " a ; b = 1 ",
         ];
         for s in ok {
-            assert!(valid_extension_list(one(s).values), "{s}");
+            assert!(valid_extension_list(one(s)), "{s}");
         }
         let bad = [
             "a;",
@@ -627,9 +633,9 @@ mod tests {
             "é",
         ];
         for s in bad {
-            assert!(!valid_extension_list(one(s).values), "{s}");
+            assert!(!valid_extension_list(one(s)), "{s}");
         }
-        let mut e = Extensions::new(one("a;b=1 ; c=\"2\";d, e").values);
+        let mut e = Extensions::new(one("a;b=1 ; c=\"2\";d, e"));
         let a = e.next().unwrap();
         assert_eq!(a.name(), "a");
         assert!(a

@@ -12,9 +12,9 @@ use core::fmt;
 use httparse::Header;
 
 use super::{
-    accept_key, check_extra_headers, has_token, header, is_valid_key, one, single,
-    valid_extension_list, valid_token_list, Extensions, HeaderValues, Status, Tokens, WriteError,
-    Writer, DEFAULT_MAX_HEAD_LEN,
+    accept_key, all_offered, check_extra_headers, has_token, header, is_extension_list,
+    is_valid_key, one, single, valid_extension_list, valid_token_list, Extensions, HeaderValues,
+    Status, Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN,
 };
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
@@ -304,11 +304,10 @@ impl<'h, 'b> Request<'h, 'b> {
             }
         }
         if let Some(ext) = accept.extensions {
-            if !valid_extension_list(one(ext).values) || one(ext).next().is_none() {
+            if !is_extension_list(ext) {
                 return Err(WriteError::InvalidHeader);
             }
-            let offered = |e: super::Extension<'_>| self.extensions().any(|o| o.name() == e.name());
-            if !Extensions::new(one(ext).values).all(offered) {
+            if !all_offered(Extensions::new(one(ext)), self.extensions()) {
                 return Err(WriteError::ExtensionNotOffered);
             }
         }
