@@ -324,6 +324,15 @@ fn origin_policy_allow_list_and_check() {
         Err(HandshakeError::Origin)
     );
     assert_eq!(run(&evil, OriginPolicy::Any), Ok(true));
+    let two = with_line(
+        "origin",
+        "Origin: http://example.com\r\nOrigin: http://evil.test",
+    );
+    assert_eq!(
+        run(&two, OriginPolicy::AllowList(&list)),
+        Err(HandshakeError::Origin)
+    );
+    assert_eq!(run(&two, OriginPolicy::Any), Err(HandshakeError::Origin));
     assert_eq!(HandshakeError::Origin.status_code(), 403);
     assert_rejection(HandshakeError::Origin, "HTTP/1.1 403 Forbidden\r\n", &[]);
 }

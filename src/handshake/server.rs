@@ -92,7 +92,7 @@ pub enum HandshakeError {
     Subprotocols,
     /// `Sec-WebSocket-Extensions` does not follow RFC 6455 §9.1 (400).
     Extensions,
-    /// The [`OriginPolicy`] refused the `Origin` (403).
+    /// The [`OriginPolicy`] refused the `Origin`, or `Origin` is repeated or not UTF-8 (403).
     Origin,
 }
 
@@ -216,9 +216,10 @@ pub fn parse_request<'h, 'b>(
     if !valid_extension_list(HeaderValues::new(headers, "sec-websocket-extensions")) {
         return Err(HandshakeError::Extensions);
     }
-    let origin = match header(headers, "origin") {
-        None => None,
-        Some(o) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
+    let origin = match single(headers, "origin") {
+        Ok(None) => None,
+        Ok(Some(o)) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
+        Err(()) => return Err(HandshakeError::Origin),
     };
     let allowed = match opts.origin {
         OriginPolicy::Any => true,
