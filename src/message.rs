@@ -137,6 +137,11 @@ impl<S: Storage> Reassembler<S> {
         Self { storage }
     }
 
+    /// The storage: after a message that came in pieces, its bytes.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
     /// Gives the storage back.
     pub fn into_inner(self) -> S {
         self.storage
