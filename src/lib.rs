@@ -61,6 +61,7 @@
 pub mod connection;
 pub mod error;
 pub mod handshake;
+pub mod io;
 pub mod message;
 pub mod utf8;
 pub mod wire;
