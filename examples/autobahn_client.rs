@@ -1,0 +1,113 @@
+//! Runs every case of an Autobahn|Testsuite `fuzzingserver` as a client, echoing each message.
+//!
+//! ```text
+//! cargo run --release --example autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
+//! ```
+//!
+//! Asks `/getCaseCount`, then for each case opens `/runCase?case=i&agent=AGENT` and sends
+//! every data chunk back as a fragment as it arrives (three fixed 64 KiB buffers, whatever the
+//! message size) until the server closes; finally `/updateReports?agent=AGENT` writes the
+//! reports. A case that fails the connection is expected (many test bad input) and only logged.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ClientWs, Url};
+use wsmachine::io::Error;
+use wsmachine::message::{Message, Reassembler, SliceStorage};
+use wsmachine::Event;
+
+const BUF: usize = 64 * 1024;
+/// Bounds every read and write: a case that stalls ends, the run goes on.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let base = args
+        .next()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let agent = args.next().unwrap_or_else(|| "wsmachine".to_owned());
+    if let Err(e) = run(&base, &agent) {
+        eprintln!("autobahn_client: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(base: &str, agent: &str) -> Result<(), String> {
+    let base = common::parse_url(base)?;
+    let at = |path: &str, query: Option<String>| Url {
+        path: path.to_owned(),
+        query,
+        ..base.clone()
+    };
+    let mut buffers = vec![0u8; 3 * BUF];
+    let (rx, rest) = buffers.split_at_mut(BUF);
+    let (tx, copy) = rest.split_at_mut(BUF);
+
+    let count = case_count(&at("/getCaseCount", None), rx, tx, copy)?;
+    println!("autobahn_client: {count} cases");
+    for case in 1..=count {
+        let url = at("/runCase", Some(format!("case={case}&agent={agent}")));
+        let (mut ws, _) = common::connect(&url, rx, tx, &[], TIMEOUT)?;
+        match echo(&mut ws, copy) {
+            Ok(()) => common::finish(ws),
+            Err(e) => eprintln!("case {case}: {e}"),
+        }
+    }
+    let url = at("/updateReports", Some(format!("agent={agent}")));
+    let (mut ws, _) = common::connect(&url, rx, tx, &[], TIMEOUT)?;
+    drain(&mut ws).map_err(|e| format!("updateReports: {e}"))?;
+    common::finish(ws);
+    println!("autobahn_client: reports updated");
+    Ok(())
+}
+
+/// The number of cases: one text message, then the server closes.
+fn case_count(url: &Url, rx: &mut [u8], tx: &mut [u8], storage: &mut [u8]) -> Result<u32, String> {
+    let (mut ws, _) = common::connect(url, rx, tx, &[], TIMEOUT)?;
+    let mut messages = Reassembler::new(SliceStorage::new(storage));
+    let count = match ws.receive_message(&mut messages) {
+        Ok(Message::Text(text)) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("case count is not a number: {text:?}"))?,
+        Ok(other) => return Err(format!("expected the case count, got {other:?}")),
+        Err(e) => return Err(format!("getCaseCount: {e}")),
+    };
+    drain(&mut ws).map_err(|e| format!("getCaseCount: {e}"))?;
+    common::finish(ws);
+    Ok(count)
+}
+
+/// Reads until the close handshake is over.
+fn drain(ws: &mut ClientWs<'_>) -> Result<(), Error<std::io::Error>> {
+    loop {
+        match ws.next_event() {
+            Ok(_) => {}
+            Err(Error::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends every data chunk back as it arrives, as a fragment of the same kind.
+fn echo(ws: &mut ClientWs<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
+    loop {
+        let (kind, len, last) = match ws.next_event() {
+            Ok(Event::Data(chunk)) => {
+                let len = chunk.payload.len();
+                let Some(dst) = copy.get_mut(..len) else {
+                    return Err(Error::BufferTooSmall);
+                };
+                dst.copy_from_slice(chunk.payload);
+                (chunk.kind, len, chunk.last)
+            }
+            Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
+            Err(Error::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let payload = copy.get(..len).unwrap_or_default();
+        ws.send_fragment(kind, payload, last)?;
+    }
+}

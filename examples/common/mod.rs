@@ -1,0 +1,138 @@
+//! What the client examples share: `ws://` URLs, connecting with timeouts, ending a connection.
+#![allow(dead_code)] // Each example uses part of it.
+
+use std::io::Read;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use embedded_io_adapters::std::FromStd;
+use rand_core::{OsRng, TryRngCore, UnwrapErr};
+use wsmachine::handshake::client::ClientRequest;
+use wsmachine::io::blocking::WebSocket;
+use wsmachine::{Client, Config};
+
+/// A blocking client over a std TCP stream, masking with keys from the OS.
+pub type ClientWs<'b> = WebSocket<'b, FromStd<TcpStream>, Client<UnwrapErr<OsRng>>>;
+
+/// The parts of a `ws://host[:port][/path][?query]` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// As written in the URL: an IPv6 address keeps its brackets.
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+    pub query: Option<String>,
+}
+
+/// Parses a `ws://` URL (`wss://` needs TLS, which these examples do not have).
+pub fn parse_url(url: &str) -> Result<Url, String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("not a ws:// URL: {url}"))?;
+    let (authority, target) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => {
+            let port = port.parse().map_err(|_| format!("bad port in {url}"))?;
+            (host, port)
+        }
+        _ => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {url}"));
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query.to_owned())),
+        None => (target, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Ok(Url {
+        host: host.to_owned(),
+        port,
+        path: path.to_owned(),
+        query,
+    })
+}
+
+/// Opens a TCP connection (within `timeout`, which also bounds every read and write) and runs
+/// the opening handshake, offering `subprotocols`. Returns the connection and the
+/// subprotocol the server chose.
+pub fn connect<'b>(
+    url: &Url,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+    subprotocols: &[&str],
+    timeout: Duration,
+) -> Result<(ClientWs<'b>, Option<String>), String> {
+    let bare = url.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs = (bare, url.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", url.host))?;
+    let mut last = format!("no address for {}", url.host);
+    let mut tcp = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last = format!("cannot connect to {addr}: {e}"),
+        }
+    }
+    let tcp = tcp.ok_or(last)?;
+    let setup = tcp
+        .set_nodelay(true)
+        .and_then(|()| tcp.set_read_timeout(Some(timeout)))
+        .and_then(|()| tcp.set_write_timeout(Some(timeout)));
+    setup.map_err(|e| format!("socket setup: {e}"))?;
+    let request = ClientRequest {
+        port: url.port,
+        query: url.query.as_deref(),
+        subprotocols,
+        ..ClientRequest::new(&url.host, &url.path)
+    };
+    let rng = OsRng.unwrap_err();
+    let (ws, chosen) = ClientWs::connect(FromStd::new(tcp), rx, tx, Config::DEFAULT, rng, &request)
+        .map_err(|e| format!("handshake with {}: {e}", url.host))?;
+    Ok((ws, chosen.map(str::to_owned)))
+}
+
+/// After the close handshake: waits (a little) for the server to close the TCP connection
+/// first, as RFC 6455 §7.1.1 asks of a client, then closes it.
+pub fn finish(ws: ClientWs<'_>) {
+    let mut tcp = ws.into_inner().into_inner();
+    if tcp.set_read_timeout(Some(Duration::from_secs(1))).is_err() {
+        return;
+    }
+    let mut sink = [0u8; 256];
+    while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = parse_url("ws://127.0.0.1:9001/runCase?case=3&agent=x").unwrap();
+        assert_eq!(u.host, "127.0.0.1");
+        assert_eq!(u.port, 9001);
+        assert_eq!(u.path, "/runCase");
+        assert_eq!(u.query.as_deref(), Some("case=3&agent=x"));
+        let u = parse_url("ws://[::1]:8080").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("[::1]", 8080, "/")
+        );
+        let u = parse_url("ws://example.com?x").unwrap();
+        assert_eq!(
+            (u.port, u.path.as_str(), u.query.as_deref()),
+            (80, "/", Some("x"))
+        );
+        assert!(parse_url("http://x").is_err());
+        assert!(parse_url("ws://:80/").is_err());
+        assert!(parse_url("ws://h:port/").is_err());
+    }
+}
