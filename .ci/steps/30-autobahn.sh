@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Autobahn|Testsuite conformance, cases 1.*-10.*: the echo servers (server role) and
+# autobahn_client (client role); fails on any case not OK/INFORMATIONAL (NON-STRICT fails too).
+set -euo pipefail
+source .ci/lib.sh
+apt_install python3
+if [ ! -x /opt/autobahn/bin/wstest ]; then
+  # CI runs in a fresh clone with shared/ beside the repository.
+  bash "$(git rev-parse --show-toplevel)/../shared/autobahn/install.sh"
+fi
+cargo build --release --features embedded-io,embedded-io-async --examples
+bash tests/autobahn/run.sh
