@@ -1,0 +1,127 @@
+"""The `websockets` client against examples/echo_server and examples/tokio_echo: text, binary,
+1 MiB, fragmented, ping, subprotocol, close codes, invalid UTF-8, and a server that keeps
+serving after a bad client."""
+import os
+import socket
+import sys
+
+from websockets.exceptions import ConnectionClosedError
+from websockets.sync.client import connect
+
+from common import Server, run
+
+TIMEOUT = 10
+
+
+def ws(server, **kwargs):
+    return connect(server.url + "/echo", open_timeout=TIMEOUT, close_timeout=TIMEOUT,
+                   proxy=None, max_size=None, **kwargs)
+
+
+def text_and_binary():
+    with ws(SERVER) as c:
+        for message in ["hello", "", "été ✓ 𝄞", "x" * 125, "y" * 126, "z" * 65536]:
+            c.send(message)
+            assert c.recv(timeout=TIMEOUT) == message
+        for message in [b"\x00\xff\x80", b"", bytes(range(256)) * 300]:
+            c.send(message)
+            assert c.recv(timeout=TIMEOUT) == message
+
+
+def one_mebibyte():
+    data = os.urandom(1 << 20)
+    text = "ab\u00e9\u20ac" * (1 << 18)  # 1.75 MiB of UTF-8, multibyte characters throughout
+    with ws(SERVER) as c:
+        c.send(data)
+        assert c.recv(timeout=TIMEOUT) == data
+        c.send(text)
+        assert c.recv(timeout=TIMEOUT) == text
+
+
+def fragmented():
+    with ws(SERVER) as c:
+        # An iterable is sent as one message in fragments; "é" is split across two of them.
+        c.send(["frag", "ment", "ed é"])
+        assert c.recv(timeout=TIMEOUT) == "fragmented é"
+        c.send([b"\x01", b"", b"\x02\x03"])
+        assert c.recv(timeout=TIMEOUT) == b"\x01\x02\x03"
+
+
+def ping():
+    with ws(SERVER) as c:
+        for payload in [b"", b"are you there", b"p" * 125]:
+            pong = c.ping(payload)
+            assert pong.wait(TIMEOUT), "no pong"
+        c.send("after pings")
+        assert c.recv(timeout=TIMEOUT) == "after pings"
+
+
+def subprotocol():
+    with ws(SERVER, subprotocols=["chat", "echo"]) as c:
+        assert c.subprotocol == "echo"
+    with ws(SERVER, subprotocols=["chat"]) as c:
+        assert c.subprotocol is None
+
+
+def no_compression():
+    # websockets offers permessage-deflate by default; the server does not accept it.
+    with ws(SERVER) as c:
+        assert c.response.headers.get("Sec-WebSocket-Extensions") is None
+        c.send("plain")
+        assert c.recv(timeout=TIMEOUT) == "plain"
+
+
+def close_codes():
+    for code, reason in [(1000, ""), (1001, "going away"), (3000, "app"), (4999, "é" * 30)]:
+        with ws(SERVER) as c:
+            c.send("before close")
+            assert c.recv(timeout=TIMEOUT) == "before close"
+            c.close(code, reason)
+            # The server echoes the code of our close (its reason is empty).
+            assert c.close_code == code, (code, c.close_code)
+
+
+def bad_client_then_good():
+    # A client that sends an unmasked frame gets a 1002 close; the server serves on.
+    with socket.create_connection(("127.0.0.1", SERVER.port), timeout=TIMEOUT) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  b"Sec-WebSocket-Version: 13\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1024)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        s.sendall(b"\x81\x02hi")
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        while len(rest) < 4:
+            chunk = s.recv(1024)
+            if not chunk:
+                break
+            rest += chunk
+        assert rest[:4] == b"\x88\x02\x03\xea", rest
+    with ws(SERVER) as c:
+        c.send("still here")
+        assert c.recv(timeout=TIMEOUT) == "still here"
+
+
+def invalid_utf8_closes_1007():
+    with ws(SERVER) as c:
+        # websockets refuses to send invalid text, so write the frame through its protocol.
+        with c.send_context():
+            c.protocol.send_text(b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80")
+        try:
+            c.recv(timeout=TIMEOUT)
+            raise AssertionError("expected a close")
+        except ConnectionClosedError as e:
+            assert e.rcvd is not None and e.rcvd.code == 1007, e
+
+
+CHECKS = [text_and_binary, one_mebibyte, fragmented, ping, subprotocol, no_compression,
+          close_codes, bad_client_then_good, invalid_utf8_closes_1007]
+
+if __name__ == "__main__":
+    results = []
+    for name in ["echo_server", "tokio_echo"]:
+        with Server(name) as SERVER:
+            results.append(run(f"websockets client vs {name}", CHECKS))
+    sys.exit(0 if all(results) else 1)
