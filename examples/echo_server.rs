@@ -43,7 +43,7 @@ impl Default for Limits {
     }
 }
 
-type Ws<'b> = WebSocket<'b, FromStd<TcpStream>, Server>;
+type Ws<'b> = WebSocket<'b, FromStd<&'b TcpStream>, Server>;
 
 /// Counts a connection while its thread runs.
 struct Active(Arc<AtomicUsize>);
@@ -108,9 +108,42 @@ fn handle(tcp: TcpStream, limits: Limits) -> Result<(), Error<std::io::Error>> {
         })
     };
     let options = ServerOptions::default();
-    let mut ws = Ws::accept(FromStd::new(tcp), rx, tx, Config::DEFAULT, &options, select)?;
+    let accepted = Ws::accept(
+        FromStd::new(&tcp),
+        rx,
+        tx,
+        Config::DEFAULT,
+        &options,
+        select,
+    );
+    let mut ws = match accepted {
+        Ok(ws) => ws,
+        Err(e @ Error::Handshake(_)) => {
+            linger(&tcp);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     echo(&mut ws, copy)
     // Dropping the stream closes the TCP connection: the server closes first (§7.1.1).
+}
+
+/// After a refusal: closes our side and reads what the client still sends (for a second, at
+/// most 64 KiB), so closing does not reset the connection before the client reads the
+/// response.
+fn linger(mut tcp: &TcpStream) {
+    use std::io::Read;
+    if tcp.shutdown(std::net::Shutdown::Write).is_err()
+        || tcp.set_read_timeout(Some(Duration::from_secs(1))).is_err()
+    {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        if !matches!(tcp.read(&mut sink), Ok(n) if n > 0) {
+            return;
+        }
+    }
 }
 
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
