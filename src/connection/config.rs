@@ -28,13 +28,15 @@ pub struct Config {
     pub allowed_rsv: u8,
     /// Send a ping after this many milliseconds without receiving anything, when set.
     /// Drives [`Connection::poll_timeout`](crate::Connection::poll_timeout). Default `None`.
-    pub keepalive_interval: Option<u64>,
+    /// Durations are `u32` milliseconds (up to 49 days), which keeps the connection small;
+    /// time itself (`now`) is a `u64`.
+    pub keepalive_interval: Option<u32>,
     /// After a keepalive ping, how many milliseconds to wait for any byte from the peer before
     /// declaring it dead: the connection then fails with 1001 (going away). Default 10 000.
-    pub keepalive_timeout: u64,
+    pub keepalive_timeout: u32,
     /// After sending a close frame, how many milliseconds to wait for the peer's close before
     /// the connection counts as closed anyway. Default `Some(5000)`.
-    pub close_timeout: Option<u64>,
+    pub close_timeout: Option<u32>,
 }
 
 impl Config {
