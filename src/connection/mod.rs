@@ -194,7 +194,7 @@ impl<E: Endpoint> Connection<E> {
     /// There is something for [`poll_transmit`](Self::poll_transmit) to write now.
     #[must_use]
     pub const fn wants_transmit(&self) -> bool {
-        self.tx.frame_open().is_none()
+        !self.tx.frame_open()
             && (self.pong.len.is_some() || self.close.queued.is_some() || self.timer.ping_due())
     }
 
@@ -206,7 +206,7 @@ impl<E: Endpoint> Connection<E> {
     /// When `out` is too small the error says how many bytes it needs and the obligation stays
     /// queued; at most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<usize, SendError> {
-        if self.tx.frame_open().is_some() {
+        if self.tx.frame_open() {
             return Ok(0);
         }
         if let Some(len) = self.pong.len {
@@ -259,5 +259,34 @@ impl<E: Endpoint> Connection<E> {
         self.close.queued = None;
         self.pong.len = None;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Client, Connection, Server};
+
+    /// The whole state of a connection, the receive buffer excepted, fits in 256 bytes
+    /// (DESIGN: "a few hundred bytes at most"; the firmware footprint budget).
+    #[test]
+    fn connection_is_small() {
+        struct NoRng;
+        impl rand_core::RngCore for NoRng {
+            fn next_u32(&mut self) -> u32 {
+                0
+            }
+            fn next_u64(&mut self) -> u64 {
+                0
+            }
+            fn fill_bytes(&mut self, _: &mut [u8]) {}
+        }
+        let server = core::mem::size_of::<Connection<Server>>();
+        let client = core::mem::size_of::<Connection<Client<NoRng>>>();
+        let client_ref = core::mem::size_of::<Connection<Client<&mut NoRng>>>();
+        std::println!(
+            "Connection<Server>: {server}, Client<NoRng>: {client}, Client<&mut _>: {client_ref}"
+        );
+        assert!(server <= 256, "Connection<Server> is {server} bytes");
+        assert!(client <= 256, "Connection<Client<_>> is {client} bytes");
     }
 }

@@ -6,19 +6,18 @@ use crate::wire::close::{CloseCode, CloseFrame};
 use crate::wire::frame::{FrameHeader, Opcode, MAX_CONTROL_PAYLOAD};
 use crate::wire::mask::apply_mask;
 
-/// The send half's state between calls.
+/// The send half's state between calls. Flat, without nested `Option`s, to keep the
+/// connection small.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct TxState {
     /// A fragmented message we started and have not finished, and its kind.
     message: Option<DataKind>,
-    /// A frame whose header is out and whose payload is still being written.
-    frame: Option<TxFrame>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(super) struct TxFrame {
+    /// Payload bytes still owed for the frame whose header is out; 0 when no frame is open
+    /// (a frame is only opened with a non-empty payload).
     remaining: u64,
+    /// The open frame's masking key (a client's).
     mask: Option<[u8; 4]>,
+    /// Position in `mask`: payload bytes written so far, modulo 4.
     mask_offset: u8,
 }
 
@@ -26,12 +25,15 @@ impl TxState {
     pub(super) const fn new() -> Self {
         Self {
             message: None,
-            frame: None,
+            remaining: 0,
+            mask: None,
+            mask_offset: 0,
         }
     }
 
-    pub(super) const fn frame_open(&self) -> Option<TxFrame> {
-        self.frame
+    /// A frame's payload is being written in pieces.
+    pub(super) const fn frame_open(&self) -> bool {
+        self.remaining > 0
     }
 }
 
@@ -164,33 +166,31 @@ impl<E: Endpoint> Connection<E> {
         let mask = self.endpoint.mask_key();
         let n = FrameHeader { mask, ..header }.emit(out)?;
         self.tx.message = if fin { None } else { Some(kind) };
-        self.tx.frame = (payload_len > 0).then_some(TxFrame {
-            remaining: payload_len,
-            mask,
-            mask_offset: 0,
-        });
+        self.tx.remaining = payload_len;
+        self.tx.mask = mask;
+        self.tx.mask_offset = 0;
         Ok(n)
     }
 
     /// Copies the next piece of the current frame's payload into `out`, masked for a client.
     /// Returns `payload.len()`. `out` must hold all of `payload`.
     pub fn send_payload(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
-        let frame = self.payload_allowed(payload.len())?;
+        self.payload_allowed(payload.len())?;
         let Some(out) = out.get_mut(..payload.len()) else {
             return Err(SendError::BufferTooSmall {
                 needed: payload.len(),
             });
         };
         out.copy_from_slice(payload);
-        self.advance_payload(frame, out);
+        self.advance_payload(out);
         Ok(payload.len())
     }
 
     /// Masks the next piece of the current frame's payload in place (a no-op for a server)
     /// and counts it as sent; write `payload` out afterwards.
     pub fn mask_payload_in_place(&mut self, payload: &mut [u8]) -> Result<(), SendError> {
-        let frame = self.payload_allowed(payload.len())?;
-        self.advance_payload(frame, payload);
+        self.payload_allowed(payload.len())?;
+        self.advance_payload(payload);
         Ok(())
     }
 
@@ -236,7 +236,7 @@ impl<E: Endpoint> Connection<E> {
         if self.close.sent || self.close.failed {
             return Err(SendError::Closed);
         }
-        if self.tx.frame.is_some() {
+        if self.tx.frame_open() {
             return Err(SendError::FrameInProgress);
         }
         Ok(())
@@ -260,22 +260,23 @@ impl<E: Endpoint> Connection<E> {
         }
     }
 
-    fn payload_allowed(&self, len: usize) -> Result<TxFrame, SendError> {
+    fn payload_allowed(&self, len: usize) -> Result<(), SendError> {
         if self.close.failed {
             return Err(SendError::Closed);
         }
-        match self.tx.frame {
-            Some(frame) if len as u64 <= frame.remaining => Ok(frame),
-            _ => Err(SendError::PayloadLengthMismatch),
+        if self.tx.frame_open() && len as u64 <= self.tx.remaining {
+            Ok(())
+        } else {
+            Err(SendError::PayloadLengthMismatch)
         }
     }
 
-    fn advance_payload(&mut self, mut frame: TxFrame, bytes: &mut [u8]) {
-        if let Some(key) = frame.mask {
-            apply_mask(key, usize::from(frame.mask_offset), bytes);
+    fn advance_payload(&mut self, bytes: &mut [u8]) {
+        let tx = &mut self.tx;
+        if let Some(key) = tx.mask {
+            apply_mask(key, usize::from(tx.mask_offset), bytes);
         }
-        frame.mask_offset = ((usize::from(frame.mask_offset) + bytes.len()) % 4) as u8;
-        frame.remaining -= bytes.len() as u64;
-        self.tx.frame = (frame.remaining > 0).then_some(frame);
+        tx.mask_offset = ((usize::from(tx.mask_offset) + bytes.len()) % 4) as u8;
+        tx.remaining -= bytes.len() as u64;
     }
 }
