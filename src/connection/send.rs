@@ -6,18 +6,16 @@ use crate::wire::close::{CloseCode, CloseFrame};
 use crate::wire::frame::{FrameHeader, Opcode, MAX_CONTROL_PAYLOAD};
 use crate::wire::mask::apply_mask;
 
-/// The send half's state between calls. Flat, without nested `Option`s, to keep the
-/// connection small.
+/// The send half's state between calls.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct TxState {
     /// A fragmented message we started and have not finished, and its kind.
     message: Option<DataKind>,
-    /// Payload bytes still owed for the frame whose header is out; 0 when no frame is open
-    /// (a frame is only opened with a non-empty payload).
+    /// Payload bytes still owed for the frame whose header is out; 0 when no frame is open.
     remaining: u64,
-    /// The open frame's masking key (a client's).
+    /// That frame's masking key.
     mask: Option<[u8; 4]>,
-    /// Position in `mask`: payload bytes written so far, modulo 4.
+    /// Position in the masking key, `payload bytes written % 4`.
     mask_offset: u8,
 }
 
@@ -165,10 +163,12 @@ impl<E: Endpoint> Connection<E> {
         }
         let mask = self.endpoint.mask_key();
         let n = FrameHeader { mask, ..header }.emit(out)?;
-        self.tx.message = if fin { None } else { Some(kind) };
-        self.tx.remaining = payload_len;
-        self.tx.mask = mask;
-        self.tx.mask_offset = 0;
+        self.tx = TxState {
+            message: if fin { None } else { Some(kind) },
+            remaining: payload_len,
+            mask,
+            mask_offset: 0,
+        };
         Ok(n)
     }
 
@@ -264,13 +264,13 @@ impl<E: Endpoint> Connection<E> {
         if self.close.failed {
             return Err(SendError::Closed);
         }
-        if self.tx.frame_open() && len as u64 <= self.tx.remaining {
-            Ok(())
-        } else {
-            Err(SendError::PayloadLengthMismatch)
+        if len as u64 > self.tx.remaining {
+            return Err(SendError::PayloadLengthMismatch);
         }
+        Ok(())
     }
 
+    /// Masks `bytes`, the next piece of the open frame's payload, and counts them as sent.
     fn advance_payload(&mut self, bytes: &mut [u8]) {
         let tx = &mut self.tx;
         if let Some(key) = tx.mask {
