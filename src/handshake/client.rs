@@ -9,7 +9,6 @@
 
 use core::fmt;
 
-use base64ct::{Base64, Encoding};
 use httparse::Header;
 
 use super::{
@@ -83,8 +82,8 @@ impl<'a> ClientRequest<'a> {
         check_extra_headers(self.extra_headers)?;
 
         let mut key = [0u8; KEY_LEN];
-        // 16 bytes always encode to exactly 24: this cannot fail.
-        let _ = Base64::encode(nonce, &mut key);
+        // 16 bytes encode to exactly 24.
+        super::digest::base64(nonce, &mut key);
 
         let mut w = Writer::new(out);
         w.put(b"GET ");
