@@ -19,7 +19,6 @@
 /// apply_mask(key, 3, b);
 /// assert_eq!(&split, b"Hello");
 /// ```
-#[inline]
 pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
     let mut key = key;
     key.rotate_left(offset % 4);
@@ -27,7 +26,6 @@ pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
 }
 
 /// Masks `buf` with `key` starting at key position 0.
-#[inline]
 fn apply_mask_aligned(key: [u8; 4], buf: &mut [u8]) {
     let k32 = u32::from_ne_bytes(key);
     let k64 = (u64::from(k32) << 32) | u64::from(k32);
