@@ -80,6 +80,8 @@ fn handshake(c2s: &mut Wire, s2c: &mut Wire) -> Result<(ClientEnd, ServerEnd), F
         let mut headers = [httparse::EMPTY_HEADER; 8];
         match parse_request(&srx[..sfilled], &mut headers, &ServerOptions::default()) {
             Ok(Status::Complete((req, len))) => {
+                #[cfg(feature = "defmt")]
+                defmt::println!("handshake: server got {}", req);
                 check(req.path() == "/ws", "server: request path")?;
                 check(req.host() == "device.local", "server: request host")?;
                 check(
@@ -109,6 +111,8 @@ fn handshake(c2s: &mut Wire, s2c: &mut Wire) -> Result<(ClientEnd, ServerEnd), F
         let mut headers = [httparse::EMPTY_HEADER; 8];
         match parse_response(&crx[..cfilled], &mut headers, DEFAULT_MAX_HEAD_LEN) {
             Ok(Status::Complete((response, len))) => {
+                #[cfg(feature = "defmt")]
+                defmt::println!("handshake: client got {}", response);
                 check(response.status() == 101, "client: status 101")?;
                 let accepted = response
                     .validate(&expected)

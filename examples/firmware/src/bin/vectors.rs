@@ -13,6 +13,15 @@ use wsmachine::{
 };
 use wsmachine_firmware::{check, exit, say, Failed};
 
+/// A group of vectors: how many cases passed, or the first failure.
+type Group = fn() -> Result<usize, Failed>;
+
+/// A close payload and what parsing it gives.
+type ClosePayload = (
+    &'static [u8],
+    Result<(CloseCode, &'static str), ProtocolError>,
+);
+
 #[entry]
 fn main() -> ! {
     say!(
@@ -24,7 +33,7 @@ fn main() -> ! {
             "big"
         }
     );
-    let groups: [(&str, fn() -> Result<usize, Failed>); 7] = [
+    let groups: [(&str, Group); 7] = [
         ("rfc6455 5.7 frames parsed, emitted and unmasked", rfc_5_7),
         ("frames fed byte by byte to a connection", byte_by_byte),
         ("64-bit lengths parsed, emitted and streamed", long_lengths),
@@ -384,7 +393,7 @@ fn close_codes() -> Result<usize, Failed> {
             code += 1;
         }
     }
-    let payloads: [(&[u8], Result<(CloseCode, &str), ProtocolError>); 6] = [
+    let payloads: [ClosePayload; 6] = [
         (b"", Ok((CloseCode::NO_STATUS, ""))),
         (b"\x03", Err(ProtocolError::InvalidClosePayload)),
         (b"\x03\xe8bye", Ok((CloseCode::NORMAL, "bye"))),
