@@ -15,7 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-FLASH_BUDGET=8192
+# The budget is 8 KiB per path. FLASH_BUDGET overrides the limit that fails the run (CI sets a
+# ratchet above today's figures while the gap to 8 KiB is being closed); the report always says
+# where each path stands against 8 KiB.
+FLASH_TARGET=8192
+FLASH_BUDGET=${FLASH_BUDGET:-$FLASH_TARGET}
 CONNECTION_BUDGET=256
 TARGET=thumbv7em-none-eabihf
 DIR=target/$TARGET/release
@@ -45,8 +49,10 @@ for path in client server; do
   ram=$(( (d + b) - (bd + bb) ))
   printf '%-10s %8d %8d %6d %6d | %12d %14d\n' "$path" "$t" "$r" "$d" "$b" "$flash" "$ram"
   if [ "$flash" -gt "$FLASH_BUDGET" ]; then
-    echo "OVER BUDGET: the $path path costs $flash bytes of flash (budget $FLASH_BUDGET)"
+    echo "OVER BUDGET: the $path path costs $flash bytes of flash (limit $FLASH_BUDGET)"
     fail=1
+  elif [ "$flash" -gt "$FLASH_TARGET" ]; then
+    echo "  over the $FLASH_TARGET-byte target by $((flash - FLASH_TARGET)) bytes (enforced limit: $FLASH_BUDGET)"
   fi
   if [ "$ram" -ne 0 ]; then
     echo "OVER BUDGET: the $path path adds $ram bytes of .data/.bss (budget 0)"
