@@ -69,10 +69,16 @@ impl<E: Endpoint> Connection<E> {
         if arm_close || arm_keepalive || t.input_seen && self.keepalive_running() {
             return Some(0);
         }
-        [t.ping_at, t.dead_at, t.close_at]
-            .into_iter()
-            .flatten()
-            .min()
+        // Only the deadlines `handle_timeout` acts on count: while a keepalive ping awaits an
+        // answer, only `dead_at`; once the close handshake started, only `close_at`. A stale
+        // one would be a deadline in the past that never clears, and the caller would spin.
+        let keepalive = if self.keepalive_running() {
+            t.dead_at.or(t.ping_at)
+        } else {
+            None
+        };
+        let close = if self.close.sent { t.close_at } else { None };
+        keepalive.into_iter().chain(close).min()
     }
 
     /// Advances the timers to `now` (milliseconds, monotonic). Queues a keepalive ping when the
@@ -120,5 +126,57 @@ impl<E: Endpoint> Connection<E> {
 
     fn keepalive_running(&self) -> bool {
         self.config.keepalive_interval.is_some() && self.is_open()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Connection};
+
+    /// Runs `handle_timeout` at the next deadline until `until`, checking that each call moves
+    /// the deadline into the future (or clears it).
+    fn run_until<E: Endpoint>(conn: &mut Connection<E>, until: u64) -> Option<TimedOut> {
+        let mut fired = None;
+        while let Some(at) = conn.poll_timeout().filter(|&at| at <= until) {
+            fired = fired.or(conn.handle_timeout(at));
+            let next = conn.poll_timeout();
+            assert!(
+                !matches!(next, Some(n) if n <= at),
+                "deadline stuck at {at}: {next:?}"
+            );
+        }
+        fired
+    }
+
+    #[test]
+    fn pending_ping_deadline_does_not_stick_when_interval_is_shorter_than_timeout() {
+        let config = Config {
+            keepalive_interval: Some(1000),
+            keepalive_timeout: 3000,
+            ..Config::DEFAULT
+        };
+        let mut conn = Connection::server(config);
+        assert_eq!(run_until(&mut conn, 1000), None);
+        assert!(conn.wants_transmit(), "keepalive ping owed at 1000");
+        let mut out = [0u8; 8];
+        assert_eq!(conn.poll_transmit(&mut out), Ok(2));
+        assert_eq!(conn.poll_timeout(), Some(4000));
+        assert_eq!(run_until(&mut conn, 4000), Some(TimedOut::Keepalive));
+    }
+
+    #[test]
+    fn keepalive_deadline_is_dropped_once_the_close_is_sent() {
+        let config = Config {
+            keepalive_interval: Some(1000),
+            ..Config::DEFAULT
+        };
+        let mut conn = Connection::server(config);
+        assert_eq!(conn.handle_timeout(0), None);
+        let mut out = [0u8; 8];
+        conn.send_close(CloseCode::NORMAL, "", &mut out).unwrap();
+        assert_eq!(conn.handle_timeout(500), None);
+        assert_eq!(conn.poll_timeout(), Some(5500));
+        assert_eq!(run_until(&mut conn, 5500), Some(TimedOut::Close));
     }
 }
