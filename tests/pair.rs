@@ -799,3 +799,42 @@ fn client_masks_with_fresh_keys() {
     }
     assert!(keys.len() > 95, "masking keys repeat: {}", keys.len());
 }
+
+#[test]
+fn failure_while_a_frame_payload_is_open_still_sends_the_close() {
+    let mut pair = Pair::new();
+    pair.server
+        .send(|c, out| c.send_frame_header(DataKind::Binary, 100, true, out))
+        .unwrap();
+    pair.server
+        .send(|c, out| c.send_payload(&[1; 50], out))
+        .unwrap();
+    // The client breaks the protocol: an unmasked frame.
+    pair.client.muted = true;
+    pair.client.write_raw(&util::s2c(true, 0x2, b"oops"));
+    pair.drive();
+    assert_eq!(
+        pair.server.error(),
+        Some(ReceiveError::Protocol(ProtocolError::UnmaskedFrame))
+    );
+    // The close cannot go out in the middle of the frame...
+    let mut out = [0u8; 256];
+    assert_eq!(pair.server.conn.poll_transmit(&mut out), Ok(0));
+    assert!(!pair.server.conn.is_closed());
+    // ...so the frame can be finished, and then the 1002 close follows it.
+    pair.server
+        .send(|c, out| c.send_payload(&[2; 50], out))
+        .unwrap();
+    let n = pair.server.conn.poll_transmit(&mut out).unwrap();
+    assert_eq!(
+        &out[..n],
+        &server_close_bytes(CloseCode::PROTOCOL_ERROR)[..]
+    );
+    assert!(pair.server.conn.is_closed());
+    assert_eq!(
+        pair.server
+            .conn
+            .send_frame_header(DataKind::Binary, 1, true, &mut out),
+        Err(SendError::Closed)
+    );
+}
