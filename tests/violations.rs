@@ -722,3 +722,74 @@ fn output_too_small_reports_the_exact_size_and_keeps_the_obligation() {
     );
     assert_eq!(c.send_text("hello", &mut out), Ok(11));
 }
+
+#[test]
+fn send_side_misuse_is_refused_and_changes_nothing() {
+    let mut c = the_client();
+    let mut out = [0u8; 512];
+    assert_eq!(
+        c.send_ping(&[0; 126], &mut out),
+        Err(SendError::ControlPayloadTooLong)
+    );
+    assert_eq!(
+        c.send_pong(&[0; 126], &mut out),
+        Err(SendError::ControlPayloadTooLong)
+    );
+    assert_eq!(
+        c.send_close(CloseCode::NORMAL, &"r".repeat(124), &mut out),
+        Err(SendError::ControlPayloadTooLong)
+    );
+    for code in [0u16, 999, 1004, 1006, 1015, 1016, 2999, 5000] {
+        assert_eq!(
+            c.send_close(CloseCode(code), "", &mut out),
+            Err(SendError::InvalidCloseCode),
+            "{code}"
+        );
+    }
+    assert_eq!(
+        c.send_close(CloseCode::NO_STATUS, "why", &mut out),
+        Err(SendError::InvalidCloseCode)
+    );
+    assert!(c.is_open());
+    // Fragment rules.
+    let n = c
+        .send_fragment(DataKind::Text, b"a", false, &mut out)
+        .unwrap();
+    assert!(n > 0);
+    assert_eq!(
+        c.send_fragment(DataKind::Binary, b"b", true, &mut out),
+        Err(SendError::MessageInProgress)
+    );
+    assert_eq!(
+        c.send_text("whole", &mut out),
+        Err(SendError::MessageInProgress)
+    );
+    assert_eq!(
+        c.send_frame_header(DataKind::Binary, 1, true, &mut out),
+        Err(SendError::MessageInProgress)
+    );
+    // Payload rules.
+    assert_eq!(
+        c.send_payload(b"x", &mut out),
+        Err(SendError::PayloadLengthMismatch)
+    );
+    assert_eq!(
+        c.send_frame_header(DataKind::Text, 1 << 63, true, &mut out),
+        Err(SendError::PayloadLengthMismatch)
+    );
+    c.send_frame_header(DataKind::Text, 3, true, &mut out)
+        .unwrap();
+    assert_eq!(
+        c.mask_payload_in_place(&mut [b'x'; 4]),
+        Err(SendError::PayloadLengthMismatch)
+    );
+    assert_eq!(
+        c.send_close(CloseCode::NORMAL, "", &mut out),
+        Err(SendError::FrameInProgress)
+    );
+    let mut rest = *b"xyz";
+    c.mask_payload_in_place(&mut rest).unwrap();
+    // The message is finished: a new one may start, and the close may go.
+    assert!(c.send_binary(b"next", &mut out).is_ok());
+    assert!(c.send_close(CloseCode::NORMAL, "", &mut out).is_ok());
+}
