@@ -793,3 +793,44 @@ fn send_side_misuse_is_refused_and_changes_nothing() {
     assert!(c.send_binary(b"next", &mut out).is_ok());
     assert!(c.send_close(CloseCode::NORMAL, "", &mut out).is_ok());
 }
+
+#[test]
+fn nothing_is_sent_after_the_close_not_even_a_due_keepalive_ping() {
+    let keepalive = Config {
+        keepalive_interval: Some(1000),
+        ..Config::DEFAULT
+    };
+    let due = || {
+        let mut s = Connection::server(keepalive);
+        assert_eq!(s.handle_timeout(0), None);
+        assert_eq!(s.handle_timeout(1000), None);
+        assert!(s.wants_transmit(), "keepalive ping owed");
+        s
+    };
+    // A protocol error before the ping went out: only the 1002 close is sent.
+    let mut s = due();
+    let mut bad = s2c(true, 0x1, b"x");
+    assert_eq!(
+        s.receive(&mut bad),
+        Err(ReceiveError::Protocol(ProtocolError::UnmaskedFrame))
+    );
+    assert_eq!(
+        drain_transmit(&mut s),
+        server_close_bytes(CloseCode::PROTOCOL_ERROR)
+    );
+    // The peer's close before the ping went out: only the echo is sent.
+    let mut s = due();
+    let events = accepts_into(&mut s, &c2s(true, 0x8, b"\x03\xe8"));
+    assert_eq!(events, [Ev::Close(1000, String::new())]);
+    assert_eq!(
+        drain_transmit(&mut s),
+        server_close_bytes(CloseCode::NORMAL)
+    );
+    assert!(s.is_closed());
+    // Our own close before the ping went out: nothing after it.
+    let mut s = due();
+    let mut out = [0u8; 16];
+    assert_eq!(s.send_close(CloseCode::NORMAL, "", &mut out), Ok(4));
+    assert_eq!(drain_transmit(&mut s), []);
+    assert!(!s.wants_transmit());
+}

@@ -52,6 +52,11 @@ impl Timer {
     pub(super) fn ping_sent(&mut self) {
         self.ping_due = false;
     }
+
+    /// Drops an owed keepalive ping: nothing may follow our close frame.
+    pub(super) fn cancel_ping(&mut self) {
+        self.ping_due = false;
+    }
 }
 
 impl<E: Endpoint> Connection<E> {
