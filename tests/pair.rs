@@ -3,6 +3,8 @@
 
 mod util;
 
+use std::num::NonZeroU32;
+
 use util::{
     assert_client_close_bytes, c2s, client, drain_transmit, pattern, server_close_bytes,
     text_of_len, Ev, Pair, PairConfig,
@@ -452,8 +454,8 @@ fn data_keeps_flowing_from_the_peer_until_its_close_arrives() {
 
 fn keepalive_pair(interval: u64, timeout: u64) -> Pair {
     let keepalive = Config {
-        keepalive_interval: Some(interval),
-        keepalive_timeout: timeout,
+        keepalive_interval: NonZeroU32::new(interval as u32),
+        keepalive_timeout: timeout as u32,
         ..Config::DEFAULT
     };
     Pair::with(PairConfig {
@@ -526,9 +528,20 @@ fn keepalive_traffic_postpones_the_ping() {
     }
     assert!(pair.server.sent.is_empty(), "{:02x?}", pair.server.sent);
     assert_eq!(pair.server.events().len(), 10);
-    pair.advance(1000);
+    // Once the peer goes quiet, the ping comes after one interval of silence at the earliest
+    // and two at the latest (the deadline is not moved by each input, only checked).
+    let quiet_since = pair.now;
+    pair.advance_to(quiet_since + 999);
+    assert!(pair.server.sent.is_empty());
+    while pair.server.sent.is_empty() && pair.now < quiet_since + 2000 {
+        pair.advance(1);
+    }
     assert_eq!(pair.server.sent, [0x89, 0x00]);
-    pair.advance(1000);
+    let pinged_at = pair.now;
+    assert!(pinged_at - quiet_since >= 1000 && pinged_at - quiet_since <= 2000);
+    pair.advance_to(pinged_at + 999);
+    assert!(pair.server.timeouts.is_empty());
+    pair.advance_to(pinged_at + 1000);
     assert_eq!(pair.server.timeouts, [TimedOut::Keepalive]);
     assert_eq!(
         &pair.server.sent[2..],
@@ -557,7 +570,7 @@ fn close_without_a_reply_times_out() {
     for timeout in [1, 5000] {
         let mut pair = Pair::with(PairConfig {
             client: Config {
-                close_timeout: Some(timeout),
+                close_timeout: NonZeroU32::new(timeout as u32),
                 ..Config::DEFAULT
             },
             ..PairConfig::default()

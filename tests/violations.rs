@@ -797,7 +797,7 @@ fn send_side_misuse_is_refused_and_changes_nothing() {
 #[test]
 fn nothing_is_sent_after_the_close_not_even_a_due_keepalive_ping() {
     let keepalive = Config {
-        keepalive_interval: Some(1000),
+        keepalive_interval: std::num::NonZeroU32::new(1000),
         ..Config::DEFAULT
     };
     let due = || {

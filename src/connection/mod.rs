@@ -194,7 +194,7 @@ impl<E: Endpoint> Connection<E> {
     /// There is something for [`poll_transmit`](Self::poll_transmit) to write now.
     #[must_use]
     pub const fn wants_transmit(&self) -> bool {
-        self.tx.frame_open().is_none()
+        !self.tx.frame_open()
             && (self.pong.len.is_some() || self.close.queued.is_some() || self.timer.ping_due())
     }
 
@@ -206,7 +206,7 @@ impl<E: Endpoint> Connection<E> {
     /// When `out` is too small the error says how many bytes it needs and the obligation stays
     /// queued; at most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<usize, SendError> {
-        if self.tx.frame_open().is_some() {
+        if self.tx.frame_open() {
             return Ok(0);
         }
         if let Some(len) = self.pong.len {
