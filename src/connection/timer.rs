@@ -58,12 +58,8 @@ impl Timer {
         self.ping_due
     }
 
-    pub(super) fn ping_sent(&mut self) {
-        self.ping_due = false;
-    }
-
-    /// Drops an owed keepalive ping: nothing may follow our close frame.
-    pub(super) fn cancel_ping(&mut self) {
+    /// The owed keepalive ping went out, or must not (nothing follows our close frame).
+    pub(super) fn clear_ping(&mut self) {
         self.ping_due = false;
     }
 }
