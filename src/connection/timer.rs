@@ -58,7 +58,8 @@ impl Timer {
         self.ping_due
     }
 
-    pub(super) fn ping_sent(&mut self) {
+    /// The owed keepalive ping went out, or must not (nothing follows our close frame).
+    pub(super) fn clear_ping(&mut self) {
         self.ping_due = false;
     }
 }
@@ -137,85 +138,53 @@ impl<E: Endpoint> Connection<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::TimedOut;
-    use crate::{CloseCode, Config, Connection};
+    use super::*;
+    use crate::{Config, Connection};
+    use core::num::NonZeroU32;
 
-    fn keepalive() -> Config {
-        Config {
-            keepalive_interval: core::num::NonZeroU32::new(1000),
-            keepalive_timeout: 500,
-            ..Config::DEFAULT
+    /// Runs `handle_timeout` at the next deadline until `until`, checking that each call moves
+    /// the deadline into the future (or clears it).
+    fn run_until<E: Endpoint>(conn: &mut Connection<E>, until: u64) -> Option<TimedOut> {
+        let mut fired = None;
+        while let Some(at) = conn.poll_timeout().filter(|&at| at <= until) {
+            fired = fired.or(conn.handle_timeout(at));
+            let next = conn.poll_timeout();
+            assert!(
+                !matches!(next, Some(n) if n <= at),
+                "deadline stuck at {at}: {next:?}"
+            );
         }
+        fired
     }
 
     #[test]
-    fn keepalive_pings_then_declares_the_peer_dead() {
-        let mut conn = Connection::server(keepalive());
-        let mut out = [0u8; 16];
-        assert_eq!(conn.poll_timeout(), Some(0));
-        assert_eq!(conn.handle_timeout(0), None);
-        assert_eq!(conn.poll_timeout(), Some(1000));
-        assert_eq!(conn.handle_timeout(999), None);
-        assert!(!conn.wants_transmit());
-        assert_eq!(conn.handle_timeout(1000), None);
-        assert_eq!(conn.poll_transmit(&mut out), Ok(2));
-        assert_eq!(&out[..2], &[0x89, 0x00]);
-        assert_eq!(conn.poll_timeout(), Some(1500));
-        assert_eq!(conn.handle_timeout(1499), None);
-        assert_eq!(conn.handle_timeout(1500), Some(TimedOut::Keepalive));
-        assert_eq!(conn.handle_timeout(1501), None);
-        assert_eq!(conn.poll_transmit(&mut out), Ok(4));
-        assert_eq!(&out[..4], &[0x88, 0x02, 0x03, 0xe9]);
-        assert!(conn.is_closed());
-    }
-
-    #[test]
-    fn input_restarts_the_keepalive_interval() {
-        let mut conn = Connection::server(keepalive());
-        let mut out = [0u8; 16];
-        assert_eq!(conn.handle_timeout(0), None);
-        assert_eq!(conn.handle_timeout(1000), None);
-        assert_eq!(conn.poll_transmit(&mut out), Ok(2));
-        // A masked, empty pong arrives at 1200.
-        let mut pong = [0x8a, 0x80, 1, 2, 3, 4];
-        assert_eq!(conn.receive(&mut pong).map(|r| r.consumed), Ok(6));
-        // The deadline is lazy: it stays at 1500, where handle_timeout sees the input and
-        // pushes the next ping back instead of failing.
-        assert_eq!(conn.poll_timeout(), Some(1500));
-        assert_eq!(conn.handle_timeout(1500), None);
-        assert!(conn.is_open());
-        assert_eq!(conn.poll_timeout(), Some(2500));
-        assert!(!conn.wants_transmit());
-    }
-
-    #[test]
-    fn unanswered_close_times_out() {
-        let mut conn = Connection::server(keepalive());
-        let mut out = [0u8; 16];
-        assert_eq!(conn.handle_timeout(0), None);
-        assert!(conn.send_close(CloseCode::NORMAL, "", &mut out).is_ok());
-        assert_eq!(conn.poll_timeout(), Some(0));
-        assert_eq!(conn.handle_timeout(10), None);
-        assert_eq!(conn.poll_timeout(), Some(5010));
-        assert_eq!(conn.handle_timeout(5009), None);
-        assert!(!conn.is_closed());
-        assert_eq!(conn.handle_timeout(5010), Some(TimedOut::Close));
-        assert!(conn.is_closed());
-        assert_eq!(conn.poll_timeout(), None);
-    }
-
-    #[test]
-    fn no_close_timeout_means_no_deadline() {
+    fn pending_ping_deadline_does_not_stick_when_interval_is_shorter_than_timeout() {
         let config = Config {
-            close_timeout: None,
+            keepalive_interval: NonZeroU32::new(1000),
+            keepalive_timeout: 3000,
             ..Config::DEFAULT
         };
         let mut conn = Connection::server(config);
-        let mut out = [0u8; 16];
-        assert_eq!(conn.poll_timeout(), None);
-        assert!(conn.send_close(CloseCode::NORMAL, "", &mut out).is_ok());
-        assert_eq!(conn.poll_timeout(), None);
-        assert_eq!(conn.handle_timeout(u64::MAX), None);
-        assert!(!conn.is_closed());
+        assert_eq!(run_until(&mut conn, 1000), None);
+        assert!(conn.wants_transmit(), "keepalive ping owed at 1000");
+        let mut out = [0u8; 8];
+        assert_eq!(conn.poll_transmit(&mut out), Ok(2));
+        assert_eq!(conn.poll_timeout(), Some(4000));
+        assert_eq!(run_until(&mut conn, 4000), Some(TimedOut::Keepalive));
+    }
+
+    #[test]
+    fn keepalive_deadline_is_dropped_once_the_close_is_sent() {
+        let config = Config {
+            keepalive_interval: NonZeroU32::new(1000),
+            ..Config::DEFAULT
+        };
+        let mut conn = Connection::server(config);
+        assert_eq!(conn.handle_timeout(0), None);
+        let mut out = [0u8; 8];
+        conn.send_close(CloseCode::NORMAL, "", &mut out).unwrap();
+        assert_eq!(conn.handle_timeout(500), None);
+        assert_eq!(conn.poll_timeout(), Some(5500));
+        assert_eq!(run_until(&mut conn, 5500), Some(TimedOut::Close));
     }
 }
