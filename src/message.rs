@@ -25,6 +25,7 @@ pub trait Storage {
 
 /// The storage is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Full;
 
 /// A caller slice used as message storage.

@@ -45,6 +45,7 @@ pub enum Event<'a> {
 
 /// The result of one [`Connection::receive`](crate::Connection::receive) call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use]
 pub struct Received<'a> {
     /// How many bytes from the front of the input were used. Drop them; keep the rest and

@@ -226,7 +226,7 @@ impl<E: Endpoint> Connection<E> {
         }
         if self.timer.ping_due() {
             let n = send::encode_frame(&mut self.endpoint, Opcode::Ping, true, &[], out)?;
-            self.timer.ping_sent();
+            self.timer.clear_ping();
             return Ok(n);
         }
         Ok(0)
@@ -239,6 +239,7 @@ impl<E: Endpoint> Connection<E> {
     pub fn fail(&mut self, code: CloseCode) {
         self.close.failed = true;
         self.pong.len = None;
+        self.timer.clear_ping();
         if !self.close.sent {
             let code = if code.is_allowed_on_wire() {
                 code
@@ -258,6 +259,7 @@ impl<E: Endpoint> Connection<E> {
         self.close.sent = true;
         self.close.queued = None;
         self.pong.len = None;
+        self.timer.clear_ping();
         Ok(n)
     }
 }

@@ -174,6 +174,9 @@ impl<E: Endpoint> Connection<E> {
 
     /// Copies the next piece of the current frame's payload into `out`, masked for a client.
     /// Returns `payload.len()`. `out` must hold all of `payload`.
+    ///
+    /// A frame already started can be finished even after the connection failed: the close
+    /// frame the failure queued goes out through `poll_transmit` once the frame is complete.
     pub fn send_payload(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         self.payload_allowed(payload.len())?;
         let Some(out) = out.get_mut(..payload.len()) else {
@@ -260,10 +263,9 @@ impl<E: Endpoint> Connection<E> {
         }
     }
 
+    /// A frame whose header is out must be finished even after a failure: the close frame the
+    /// failure owes can only follow a complete frame.
     fn payload_allowed(&self, len: usize) -> Result<(), SendError> {
-        if self.close.failed {
-            return Err(SendError::Closed);
-        }
         if len as u64 > self.tx.remaining {
             return Err(SendError::PayloadLengthMismatch);
         }

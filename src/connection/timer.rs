@@ -58,7 +58,8 @@ impl Timer {
         self.ping_due
     }
 
-    pub(super) fn ping_sent(&mut self) {
+    /// The owed keepalive ping went out, or must not (nothing follows our close frame).
+    pub(super) fn clear_ping(&mut self) {
         self.ping_due = false;
     }
 }
@@ -132,5 +133,58 @@ impl<E: Endpoint> Connection<E> {
 
     fn keepalive_running(&self) -> bool {
         self.config.keepalive_interval.is_some() && self.is_open()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Connection};
+    use core::num::NonZeroU32;
+
+    /// Runs `handle_timeout` at the next deadline until `until`, checking that each call moves
+    /// the deadline into the future (or clears it).
+    fn run_until<E: Endpoint>(conn: &mut Connection<E>, until: u64) -> Option<TimedOut> {
+        let mut fired = None;
+        while let Some(at) = conn.poll_timeout().filter(|&at| at <= until) {
+            fired = fired.or(conn.handle_timeout(at));
+            let next = conn.poll_timeout();
+            assert!(
+                !matches!(next, Some(n) if n <= at),
+                "deadline stuck at {at}: {next:?}"
+            );
+        }
+        fired
+    }
+
+    #[test]
+    fn pending_ping_deadline_does_not_stick_when_interval_is_shorter_than_timeout() {
+        let config = Config {
+            keepalive_interval: NonZeroU32::new(1000),
+            keepalive_timeout: 3000,
+            ..Config::DEFAULT
+        };
+        let mut conn = Connection::server(config);
+        assert_eq!(run_until(&mut conn, 1000), None);
+        assert!(conn.wants_transmit(), "keepalive ping owed at 1000");
+        let mut out = [0u8; 8];
+        assert_eq!(conn.poll_transmit(&mut out), Ok(2));
+        assert_eq!(conn.poll_timeout(), Some(4000));
+        assert_eq!(run_until(&mut conn, 4000), Some(TimedOut::Keepalive));
+    }
+
+    #[test]
+    fn keepalive_deadline_is_dropped_once_the_close_is_sent() {
+        let config = Config {
+            keepalive_interval: NonZeroU32::new(1000),
+            ..Config::DEFAULT
+        };
+        let mut conn = Connection::server(config);
+        assert_eq!(conn.handle_timeout(0), None);
+        let mut out = [0u8; 8];
+        conn.send_close(CloseCode::NORMAL, "", &mut out).unwrap();
+        assert_eq!(conn.handle_timeout(500), None);
+        assert_eq!(conn.poll_timeout(), Some(5500));
+        assert_eq!(run_until(&mut conn, 5500), Some(TimedOut::Close));
     }
 }

@@ -9,7 +9,6 @@
 
 use core::fmt;
 
-use base64ct::{Base64, Encoding};
 use httparse::Header;
 
 use super::{
@@ -20,6 +19,7 @@ use super::{
 
 /// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ClientRequest<'a> {
     /// The server's host name or address; an IPv6 address in brackets, `[::1]`.
     pub host: &'a str,
@@ -83,8 +83,8 @@ impl<'a> ClientRequest<'a> {
         check_extra_headers(self.extra_headers)?;
 
         let mut key = [0u8; KEY_LEN];
-        // 16 bytes always encode to exactly 24: this cannot fail.
-        let _ = Base64::encode(nonce, &mut key);
+        // 16 bytes encode to exactly 24.
+        super::digest::base64(nonce, &mut key);
 
         let mut w = Writer::new(out);
         w.put(b"GET ");
@@ -213,6 +213,19 @@ pub struct Response<'h, 'b> {
     headers: &'h [Header<'b>],
 }
 
+/// Logs the status line; the headers stay out of the log.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Response<'_, '_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Response {{ status: {}, reason: {} }}",
+            self.status,
+            self.reason
+        );
+    }
+}
+
 /// Parses a response head from the start of `buf`: `Ok(Status::Partial)` until it has ended,
 /// then the response and the length of the head. Bytes after the head are frames the server
 /// sent early: hand them to the connection. A head longer than `max_head_len`
@@ -319,6 +332,14 @@ impl<'h, 'b> Response<'h, 'b> {
 pub struct Accepted<'h, 'b> {
     subprotocol: Option<&'b str>,
     headers: &'h [Header<'b>],
+}
+
+/// Logs the chosen subprotocol.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Accepted<'_, '_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Accepted {{ subprotocol: {} }}", self.subprotocol);
+    }
 }
 
 impl<'h, 'b> Accepted<'h, 'b> {

@@ -101,6 +101,7 @@ fn opt<'o>(
 
 /// What a client asks for in its extended CONNECT (RFC 8441 §4).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ConnectRequest<'a> {
     /// `https` or `http`: the scheme of the target URI.
     pub scheme: &'a str,

@@ -61,10 +61,10 @@
 
 use core::fmt;
 
-use base64ct::{Base64, Encoding};
 use httparse::Header;
 
 pub mod client;
+mod digest;
 pub mod h2;
 pub mod server;
 
@@ -113,12 +113,12 @@ impl<T> Status<T> {
 /// ```
 #[must_use]
 pub fn accept_key(key: &[u8]) -> [u8; ACCEPT_LEN] {
-    let mut sha = sha1_smol::Sha1::new();
+    let mut sha = digest::Sha1::new();
     sha.update(key);
     sha.update(GUID);
     let mut out = [0u8; ACCEPT_LEN];
-    // 20 bytes always encode to exactly 28: this cannot fail.
-    let _ = Base64::encode(&sha.digest().bytes(), &mut out);
+    // 20 bytes encode to exactly 28.
+    digest::base64(&sha.digest(), &mut out);
     out
 }
 
@@ -527,6 +527,7 @@ impl<'b> Iterator for ExtensionParams<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64ct::{Base64, Encoding};
 
     #[test]
     fn rfc6455_section_1_3_accept_example() {

@@ -148,8 +148,23 @@ pub struct Request<'h, 'b> {
     headers: &'h [Header<'b>],
 }
 
+/// Logs the target, host and origin; the key and other headers stay out of the log.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Request<'_, '_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Request {{ target: {}, host: {}, origin: {} }}",
+            self.target,
+            self.host,
+            self.origin
+        );
+    }
+}
+
 /// What the server answers a [`Request`] with.
 #[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Accept<'a> {
     /// The subprotocol chosen; it must be one the client offered.
     pub subprotocol: Option<&'a str>,
