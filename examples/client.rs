@@ -71,7 +71,7 @@ fn run() -> Result<(), String> {
     let lines = stdin_lines();
     // When we sent our close: the server must answer by then.
     let mut closing: Option<Instant> = None;
-    // The code of the server's close, when it closed first.
+    // The code of the server's close frame.
     let mut server_close: Option<CloseCode> = None;
     loop {
         while closing.is_none() {
@@ -88,7 +88,8 @@ fn run() -> Result<(), String> {
         match ws.receive_message(&mut messages) {
             Ok(Message::Text(text)) => println!("{text}"),
             Ok(Message::Binary(data)) => eprintln!("client: binary message, {} bytes", data.len()),
-            Ok(Message::Close(frame)) if closing.is_none() => {
+            // The server's close: its own, the answer to ours, or both at once.
+            Ok(Message::Close(frame)) => {
                 server_close = Some(frame.code);
                 if !frame.reason.is_empty() {
                     eprintln!("client: server closed: {} {}", frame.code, frame.reason);
@@ -106,7 +107,7 @@ fn run() -> Result<(), String> {
     }
     common::finish(ws);
     match server_close {
-        None | Some(CloseCode::NORMAL | CloseCode::GOING_AWAY) => Ok(()),
+        None | Some(CloseCode::NORMAL | CloseCode::GOING_AWAY | CloseCode::NO_STATUS) => Ok(()),
         Some(code) => Err(format!("server closed with {code}")),
     }
 }

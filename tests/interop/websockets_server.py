@@ -112,8 +112,10 @@ def server_closes_first():
         proc = subprocess.Popen([CLIENT, server.url()], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            # stdin never ends: the server's close alone ends the client.
-            out, err = proc.communicate(timeout=TIMEOUT)
+            # stdin stays open (communicate() would close it): the server's close alone
+            # ends the client.
+            proc.wait(timeout=TIMEOUT)
+            out, err = proc.stdout.read(), proc.stderr.read()
         finally:
             proc.kill()
     assert proc.returncode == 0, err
@@ -125,9 +127,16 @@ def server_closes_with_an_error():
         ws.close(1011, "oops")
 
     with WsServer(handler) as server:
-        done = client(server.url(), "")
-    assert done.returncode == 1, done
-    assert "1011" in done.stderr, done.stderr
+        proc = subprocess.Popen([CLIENT, server.url()], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # stdin stays open, so the client does not close first.
+            proc.wait(timeout=TIMEOUT)
+            err = proc.stderr.read()
+        finally:
+            proc.kill()
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "1011" in err, err
 
 
 def refused_handshake():
