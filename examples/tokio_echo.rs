@@ -57,11 +57,9 @@ impl Drop for Active {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() {
-    // `ServerOptions` may hold a `&dyn Fn` origin check, which is not `Sync`: the connection
-    // futures are not `Send`, so they run as local tasks.
-    tokio::task::LocalSet::new().run_until(serve()).await;
+    serve().await;
 }
 
 async fn serve() {
@@ -95,7 +93,7 @@ async fn serve() {
             continue;
         }
         let guard = Active(Arc::clone(&active));
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             let _guard = guard;
             if let Err(e) = handle(tcp).await {
                 eprintln!("{peer}: {e}");

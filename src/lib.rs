@@ -17,6 +17,7 @@
 //! | [`connection`] | §5–§7 | the state machine: [`Connection`] |
 //! | [`message`] | §5.4 | optional whole-message reassembly into caller storage |
 //! | [`error`] | §7.4 | error types and their one mapping to close codes |
+//! | [`io`] | — | thin blocking and async adapters over `embedded-io` (feature-gated) |
 //!
 //! # Example
 //!
@@ -52,6 +53,8 @@
 //! # Cargo features
 //!
 //! - `defmt`: `defmt::Format` on the public types a firmware logs.
+//! - `embedded-io`: [`io::blocking`], a blocking adapter over `embedded_io::{Read, Write}`.
+//! - `embedded-io-async`: [`io::asynch`], the same over `embedded_io_async::{Read, Write}`.
 //!
 //! Capacities are never features: they are slice lengths or const generics.
 #![cfg_attr(not(test), no_std)]

@@ -28,7 +28,7 @@ pub enum OriginPolicy<'a> {
     /// [`OriginPolicy::Check`] to refuse it too.
     AllowList(&'a [&'a str]),
     /// The function decides; it gets `None` when the request has no `Origin`.
-    Check(&'a dyn Fn(Option<&str>) -> bool),
+    Check(&'a (dyn Fn(Option<&str>) -> bool + Sync)),
 }
 
 impl fmt::Debug for OriginPolicy<'_> {
