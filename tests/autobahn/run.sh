@@ -21,7 +21,7 @@ limit=600
 for bin in echo_server tokio_echo autobahn_client; do
   [ -x "$examples/$bin" ] || { echo "missing $examples/$bin: build the release examples first" >&2; exit 1; }
 done
-[ -x "$wstest" ] || { echo "missing $wstest: run shared/autobahn/install.sh" >&2; exit 1; }
+[ -x "$wstest" ] || { echo "missing $wstest: run tests/autobahn/install-wstest.sh (as root)" >&2; exit 1; }
 
 pids=()
 cleanup() {
