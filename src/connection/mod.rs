@@ -239,6 +239,7 @@ impl<E: Endpoint> Connection<E> {
     pub fn fail(&mut self, code: CloseCode) {
         self.close.failed = true;
         self.pong.len = None;
+        self.timer.cancel_ping();
         if !self.close.sent {
             let code = if code.is_allowed_on_wire() {
                 code
@@ -258,6 +259,7 @@ impl<E: Endpoint> Connection<E> {
         self.close.sent = true;
         self.close.queued = None;
         self.pong.len = None;
+        self.timer.cancel_ping();
         Ok(n)
     }
 }

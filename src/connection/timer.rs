@@ -52,6 +52,11 @@ impl Timer {
     pub(super) fn ping_sent(&mut self) {
         self.ping_due = false;
     }
+
+    /// The connection is no longer open: a keepalive ping is no longer owed.
+    pub(super) fn cancel_ping(&mut self) {
+        self.ping_due = false;
+    }
 }
 
 impl<E: Endpoint> Connection<E> {
