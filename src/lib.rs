@@ -10,7 +10,9 @@ pub mod message;
 pub mod utf8;
 pub mod wire;
 
-pub use connection::{Client, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server};
+pub use connection::{
+    Client, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
+};
 pub use error::{ProtocolError, ReceiveError, SendError};
 pub use wire::close::{CloseCode, CloseFrame};
 pub use wire::frame::{FrameHeader, Opcode, Status};
