@@ -1,4 +1,59 @@
 //! wsmachine: a sans-IO WebSocket (RFC 6455) state machine for `no_std`, with no allocation.
+//!
+//! Bytes go in, events and bytes come out. The crate never touches a socket, a clock, an
+//! allocator or a random number generator: the caller moves bytes, passes the time in
+//! (`handle_timeout(now)`) and supplies the client's masking randomness
+//! ([`rand_core::RngCore`]). The same state machine runs under a blocking loop, an async
+//! executor or an interrupt handler, and it is deterministic: the same inputs give the same
+//! outputs. It never panics on input and contains no `unsafe`.
+//!
+//! # Layers
+//!
+//! | module | RFC 6455 | what it is |
+//! | --- | --- | --- |
+//! | [`wire`] | §5.2, §5.3, §5.5.1 | stateless frame headers, masking, close payloads |
+//! | [`utf8`] | §8.1 | incremental UTF-8 validation that fails on the first bad byte |
+//! | [`handshake`] | §4 (and RFC 8441) | the opening handshake, client and server |
+//! | [`connection`] | §5–§7 | the state machine: [`Connection`] |
+//! | [`message`] | §5.4 | optional whole-message reassembly into caller storage |
+//! | [`error`] | §7.4 | error types and their one mapping to close codes |
+//!
+//! # Example
+//!
+//! A client and a server exchange a message and close, with bytes passed by hand:
+//!
+//! ```
+//! use wsmachine::{CloseCode, Config, Connection, Event, DataChunk};
+//! # struct Counter(u32);
+//! # impl rand_core::RngCore for Counter {
+//! #     fn next_u32(&mut self) -> u32 { self.0 = self.0.wrapping_mul(1664525).wrapping_add(1013904223); self.0 }
+//! #     fn next_u64(&mut self) -> u64 { u64::from(self.next_u32()) }
+//! #     fn fill_bytes(&mut self, dst: &mut [u8]) { for b in dst { *b = self.next_u32() as u8 } }
+//! # }
+//! # let rng = Counter(7);
+//! let mut client = Connection::client(Config::DEFAULT, rng); // any rand_core::RngCore
+//! let mut server = Connection::server(Config::DEFAULT);
+//!
+//! let mut wire = [0u8; 64];
+//! let n = client.send_text("hello", &mut wire)?;
+//! let received = server.receive(&mut wire[..n])?;
+//! assert!(matches!(received.event, Some(Event::Data(DataChunk { payload: b"hello", last: true, .. }))));
+//!
+//! let n = client.send_close(CloseCode::NORMAL, "done", &mut wire)?;
+//! let received = server.receive(&mut wire[..n])?;
+//! assert!(matches!(received.event, Some(Event::Close(_))));
+//! let n = server.poll_transmit(&mut wire)?; // the close reply the server owes
+//! assert!(server.is_closed());
+//! client.receive(&mut wire[..n])?;
+//! assert!(client.is_closed());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Cargo features
+//!
+//! - `defmt`: `defmt::Format` on the public types a firmware logs.
+//!
+//! Capacities are never features: they are slice lengths or const generics.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -16,3 +71,8 @@ pub use connection::{
 pub use error::{ProtocolError, ReceiveError, SendError};
 pub use wire::close::{CloseCode, CloseFrame};
 pub use wire::frame::{FrameHeader, Opcode, Status};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,7 @@
 //! Connection limits and behaviour (RFC 6455 §10.4: implementation-specific limits).
 
+use core::num::NonZeroU32;
+
 /// Limits and switches for a [`Connection`](crate::Connection). Start from [`Config::DEFAULT`]
 /// and change what you need; every field is plain data, fixed when the connection is made.
 ///
@@ -26,15 +28,16 @@ pub struct Config {
     /// RSV bits ([`RSV1`](crate::wire::frame::RSV1)...) that a negotiated extension defines.
     /// Frames with any other RSV bit set fail the connection with 1002. Default 0.
     pub allowed_rsv: u8,
-    /// Send a ping after this many milliseconds without receiving anything, when set.
-    /// Drives [`Connection::poll_timeout`](crate::Connection::poll_timeout). Default `None`.
-    pub keepalive_interval: Option<u64>,
+    /// Send a ping after this many milliseconds without receiving anything, when set
+    /// (`NonZeroU32::new(30_000)`). Drives
+    /// [`Connection::poll_timeout`](crate::Connection::poll_timeout). Default `None`.
+    pub keepalive_interval: Option<NonZeroU32>,
     /// After a keepalive ping, how many milliseconds to wait for any byte from the peer before
     /// declaring it dead: the connection then fails with 1001 (going away). Default 10 000.
-    pub keepalive_timeout: u64,
+    pub keepalive_timeout: u32,
     /// After sending a close frame, how many milliseconds to wait for the peer's close before
-    /// the connection counts as closed anyway. Default `Some(5000)`.
-    pub close_timeout: Option<u64>,
+    /// the connection counts as closed anyway; `None` waits forever. Default 5000.
+    pub close_timeout: Option<NonZeroU32>,
 }
 
 impl Config {
@@ -46,7 +49,7 @@ impl Config {
         allowed_rsv: 0,
         keepalive_interval: None,
         keepalive_timeout: 10_000,
-        close_timeout: Some(5_000),
+        close_timeout: NonZeroU32::new(5_000),
     };
 }
 

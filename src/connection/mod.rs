@@ -194,7 +194,7 @@ impl<E: Endpoint> Connection<E> {
     /// There is something for [`poll_transmit`](Self::poll_transmit) to write now.
     #[must_use]
     pub const fn wants_transmit(&self) -> bool {
-        self.tx.frame_open().is_none()
+        !self.tx.frame_open()
             && (self.pong.len.is_some() || self.close.queued.is_some() || self.timer.ping_due())
     }
 
@@ -206,7 +206,7 @@ impl<E: Endpoint> Connection<E> {
     /// When `out` is too small the error says how many bytes it needs and the obligation stays
     /// queued; at most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<usize, SendError> {
-        if self.tx.frame_open().is_some() {
+        if self.tx.frame_open() {
             return Ok(0);
         }
         if let Some(len) = self.pong.len {
@@ -226,7 +226,7 @@ impl<E: Endpoint> Connection<E> {
         }
         if self.timer.ping_due() {
             let n = send::encode_frame(&mut self.endpoint, Opcode::Ping, true, &[], out)?;
-            self.timer.ping_sent();
+            self.timer.clear_ping();
             return Ok(n);
         }
         Ok(0)
@@ -239,7 +239,7 @@ impl<E: Endpoint> Connection<E> {
     pub fn fail(&mut self, code: CloseCode) {
         self.close.failed = true;
         self.pong.len = None;
-        self.timer.cancel_ping();
+        self.timer.clear_ping();
         if !self.close.sent {
             let code = if code.is_allowed_on_wire() {
                 code
@@ -259,7 +259,7 @@ impl<E: Endpoint> Connection<E> {
         self.close.sent = true;
         self.close.queued = None;
         self.pong.len = None;
-        self.timer.cancel_ping();
+        self.timer.clear_ping();
         Ok(n)
     }
 }

@@ -11,14 +11,11 @@ use crate::wire::mask::apply_mask;
 pub(super) struct TxState {
     /// A fragmented message we started and have not finished, and its kind.
     message: Option<DataKind>,
-    /// A frame whose header is out and whose payload is still being written.
-    frame: Option<TxFrame>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(super) struct TxFrame {
+    /// Payload bytes still owed for the frame whose header is out; 0 when no frame is open.
     remaining: u64,
+    /// That frame's masking key.
     mask: Option<[u8; 4]>,
+    /// Position in the masking key, `payload bytes written % 4`.
     mask_offset: u8,
 }
 
@@ -26,12 +23,15 @@ impl TxState {
     pub(super) const fn new() -> Self {
         Self {
             message: None,
-            frame: None,
+            remaining: 0,
+            mask: None,
+            mask_offset: 0,
         }
     }
 
-    pub(super) const fn frame_open(&self) -> Option<TxFrame> {
-        self.frame
+    /// A frame's payload is being written in pieces.
+    pub(super) const fn frame_open(&self) -> bool {
+        self.remaining > 0
     }
 }
 
@@ -163,34 +163,37 @@ impl<E: Endpoint> Connection<E> {
         }
         let mask = self.endpoint.mask_key();
         let n = FrameHeader { mask, ..header }.emit(out)?;
-        self.tx.message = if fin { None } else { Some(kind) };
-        self.tx.frame = (payload_len > 0).then_some(TxFrame {
+        self.tx = TxState {
+            message: if fin { None } else { Some(kind) },
             remaining: payload_len,
             mask,
             mask_offset: 0,
-        });
+        };
         Ok(n)
     }
 
     /// Copies the next piece of the current frame's payload into `out`, masked for a client.
     /// Returns `payload.len()`. `out` must hold all of `payload`.
+    ///
+    /// A frame already started can be finished even after the connection failed: the close
+    /// frame the failure queued goes out through `poll_transmit` once the frame is complete.
     pub fn send_payload(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
-        let frame = self.payload_allowed(payload.len())?;
+        self.payload_allowed(payload.len())?;
         let Some(out) = out.get_mut(..payload.len()) else {
             return Err(SendError::BufferTooSmall {
                 needed: payload.len(),
             });
         };
         out.copy_from_slice(payload);
-        self.advance_payload(frame, out);
+        self.advance_payload(out);
         Ok(payload.len())
     }
 
     /// Masks the next piece of the current frame's payload in place (a no-op for a server)
     /// and counts it as sent; write `payload` out afterwards.
     pub fn mask_payload_in_place(&mut self, payload: &mut [u8]) -> Result<(), SendError> {
-        let frame = self.payload_allowed(payload.len())?;
-        self.advance_payload(frame, payload);
+        self.payload_allowed(payload.len())?;
+        self.advance_payload(payload);
         Ok(())
     }
 
@@ -236,7 +239,7 @@ impl<E: Endpoint> Connection<E> {
         if self.close.sent || self.close.failed {
             return Err(SendError::Closed);
         }
-        if self.tx.frame.is_some() {
+        if self.tx.frame_open() {
             return Err(SendError::FrameInProgress);
         }
         Ok(())
@@ -260,22 +263,22 @@ impl<E: Endpoint> Connection<E> {
         }
     }
 
-    fn payload_allowed(&self, len: usize) -> Result<TxFrame, SendError> {
-        if self.close.failed {
-            return Err(SendError::Closed);
+    /// A frame whose header is out must be finished even after a failure: the close frame the
+    /// failure owes can only follow a complete frame.
+    fn payload_allowed(&self, len: usize) -> Result<(), SendError> {
+        if len as u64 > self.tx.remaining {
+            return Err(SendError::PayloadLengthMismatch);
         }
-        match self.tx.frame {
-            Some(frame) if len as u64 <= frame.remaining => Ok(frame),
-            _ => Err(SendError::PayloadLengthMismatch),
-        }
+        Ok(())
     }
 
-    fn advance_payload(&mut self, mut frame: TxFrame, bytes: &mut [u8]) {
-        if let Some(key) = frame.mask {
-            apply_mask(key, usize::from(frame.mask_offset), bytes);
+    /// Masks `bytes`, the next piece of the open frame's payload, and counts them as sent.
+    fn advance_payload(&mut self, bytes: &mut [u8]) {
+        let tx = &mut self.tx;
+        if let Some(key) = tx.mask {
+            apply_mask(key, usize::from(tx.mask_offset), bytes);
         }
-        frame.mask_offset = ((usize::from(frame.mask_offset) + bytes.len()) % 4) as u8;
-        frame.remaining -= bytes.len() as u64;
-        self.tx.frame = (frame.remaining > 0).then_some(frame);
+        tx.mask_offset = ((usize::from(tx.mask_offset) + bytes.len()) % 4) as u8;
+        tx.remaining -= bytes.len() as u64;
     }
 }

@@ -26,19 +26,19 @@ pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
     apply_mask_aligned(key, buf);
 }
 
-/// Masks `buf` with `key` starting at key position 0.
+/// Masks `buf` with `key` starting at key position 0: 16 bytes at a time as one `u128` XOR
+/// (a vector XOR where the target has one), then the tail byte by byte.
 #[inline]
 fn apply_mask_aligned(key: [u8; 4], buf: &mut [u8]) {
-    let k32 = u32::from_ne_bytes(key);
-    let k64 = (u64::from(k32) << 32) | u64::from(k32);
-    let mut chunks = buf.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let masked = u64::from_ne_bytes(word) ^ k64;
-        chunk.copy_from_slice(&masked.to_ne_bytes());
+    let k = u128::from(u32::from_ne_bytes(key));
+    let k = k | k << 32 | k << 64 | k << 96;
+    let mut blocks = buf.chunks_exact_mut(16);
+    for block in &mut blocks {
+        let mut word = [0u8; 16];
+        word.copy_from_slice(block);
+        block.copy_from_slice(&(u128::from_ne_bytes(word) ^ k).to_ne_bytes());
     }
-    for (byte, k) in chunks.into_remainder().iter_mut().zip(key.iter().cycle()) {
+    for (byte, k) in blocks.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
     }
 }

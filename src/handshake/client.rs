@@ -1,0 +1,335 @@
+//! Client side of the opening handshake (RFC 6455 §4.1): write the request, validate the 101.
+//!
+//! [`ClientRequest::write`] writes the upgrade request and returns an [`Expected`]: the accept
+//! value for the key it sent, and what was offered. [`parse_response`] reads the server's head;
+//! [`Response::validate`] checks it against the [`Expected`] and gives the [`Accepted`]
+//! subprotocol and extensions. A refusal (401, 403, a redirect) is an ordinary [`Response`]
+//! whose [`Response::status`] and headers ([`Response::location`]) the caller can read;
+//! [`Response::validate`] reports it as [`ResponseError::Status`].
+
+use core::fmt;
+
+use base64ct::{Base64, Encoding};
+use httparse::Header;
+
+use super::{
+    accept_key, all_offered, check_extra_headers, has_token, header, is_extension_list,
+    is_field_value, is_token, one, single, valid_extension_list, Extensions, HeaderValues, Status,
+    Tokens, WriteError, Writer, ACCEPT_LEN, KEY_LEN,
+};
+
+/// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRequest<'a> {
+    /// The server's host name or address; an IPv6 address in brackets, `[::1]`.
+    pub host: &'a str,
+    /// The server's port; written in `Host` unless it is the default of the scheme.
+    pub port: u16,
+    /// `wss` (default port 443) rather than `ws` (default port 80). The TLS is the caller's.
+    pub secure: bool,
+    /// The path of the resource, `/chat`, percent-encoded; empty means `/`.
+    pub path: &'a str,
+    /// The query, without `?`.
+    pub query: Option<&'a str>,
+    /// The `Origin` to send, for a client that acts for a web origin.
+    pub origin: Option<&'a str>,
+    /// The subprotocols to offer, most preferred first.
+    pub subprotocols: &'a [&'a str],
+    /// The `Sec-WebSocket-Extensions` offer, such as `permessage-deflate; client_max_window_bits`.
+    pub extensions: Option<&'a str>,
+    /// More headers, such as `Authorization`: no CR or LF, and none the handshake writes itself.
+    pub extra_headers: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> ClientRequest<'a> {
+    /// A request for `ws://host/path` on port 80, offering nothing.
+    #[must_use]
+    pub const fn new(host: &'a str, path: &'a str) -> Self {
+        Self {
+            host,
+            port: 80,
+            secure: false,
+            path,
+            query: None,
+            origin: None,
+            subprotocols: &[],
+            extensions: None,
+            extra_headers: &[],
+        }
+    }
+
+    /// Writes the upgrade request into `out`, with `nonce` (16 bytes from a good random source,
+    /// new for every connection) as the `Sec-WebSocket-Key`. Returns its length and what the
+    /// response is checked against.
+    pub fn write(
+        &self,
+        nonce: &[u8; 16],
+        out: &mut [u8],
+    ) -> Result<(usize, Expected<'a>), WriteError> {
+        // Visible ASCII only (no spaces, controls or fragments): percent-encode paths and
+        // punycode host names first.
+        let path_ok = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        let ok = path_ok(self.host)
+            && !self.host.is_empty()
+            && path_ok(self.path)
+            && (self.path.is_empty() || self.path.starts_with('/'))
+            && self.query.map_or(true, path_ok)
+            && self.origin.map_or(true, |o| is_field_value(o.as_bytes()))
+            && self.subprotocols.iter().all(|p| is_token(p.as_bytes()))
+            && self.extensions.map_or(true, is_extension_list);
+        if !ok {
+            return Err(WriteError::InvalidHeader);
+        }
+        check_extra_headers(self.extra_headers)?;
+
+        let mut key = [0u8; KEY_LEN];
+        // 16 bytes always encode to exactly 24: this cannot fail.
+        let _ = Base64::encode(nonce, &mut key);
+
+        let mut w = Writer::new(out);
+        w.put(b"GET ");
+        w.put(if self.path.is_empty() { "/" } else { self.path }.as_bytes());
+        if let Some(q) = self.query {
+            w.put(b"?");
+            w.put(q.as_bytes());
+        }
+        w.put(b" HTTP/1.1\r\nHost: ");
+        w.put(self.host.as_bytes());
+        if self.port != if self.secure { 443 } else { 80 } {
+            w.put(b":");
+            w.put_dec(usize::from(self.port));
+        }
+        w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+        w.header("Sec-WebSocket-Key", &key);
+        w.put(b"Sec-WebSocket-Version: 13\r\n");
+        if let Some(o) = self.origin {
+            w.header("Origin", o.as_bytes());
+        }
+        if let [first, rest @ ..] = self.subprotocols {
+            w.put(b"Sec-WebSocket-Protocol: ");
+            w.put(first.as_bytes());
+            for p in rest {
+                w.put(b", ");
+                w.put(p.as_bytes());
+            }
+            w.put(b"\r\n");
+        }
+        if let Some(e) = self.extensions {
+            w.header("Sec-WebSocket-Extensions", e.as_bytes());
+        }
+        for (name, value) in self.extra_headers {
+            w.header(name, value.as_bytes());
+        }
+        w.put(b"\r\n");
+        let len = w.finish()?;
+        let expected = Expected {
+            accept: accept_key(&key),
+            subprotocols: self.subprotocols,
+            extensions: self.extensions,
+        };
+        Ok((len, expected))
+    }
+
+    /// [`ClientRequest::write`] with a nonce drawn from `rng`.
+    pub fn write_with_rng(
+        &self,
+        rng: &mut impl rand_core::RngCore,
+        out: &mut [u8],
+    ) -> Result<(usize, Expected<'a>), WriteError> {
+        let mut nonce = [0u8; 16];
+        rng.fill_bytes(&mut nonce);
+        self.write(&nonce, out)
+    }
+}
+
+/// What a request offered, to check the response against: keep it until the response arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Expected<'a> {
+    accept: [u8; ACCEPT_LEN],
+    subprotocols: &'a [&'a str],
+    extensions: Option<&'a str>,
+}
+
+impl Expected<'_> {
+    /// The `Sec-WebSocket-Accept` value the server must send.
+    #[must_use]
+    pub fn accept(&self) -> &[u8; ACCEPT_LEN] {
+        &self.accept
+    }
+}
+
+/// Why a response does not complete the handshake. The connection must be closed (§4.1).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ResponseError {
+    /// The head is longer than the limit given to [`parse_response`].
+    HeadTooLarge,
+    /// More header lines than the caller's header array holds.
+    TooManyHeaders,
+    /// Not a well-formed HTTP/1.1 response head.
+    Malformed,
+    /// The server answered with this status instead of 101; the [`Response`] has its headers.
+    Status(u16),
+    /// `Upgrade` is not `websocket`.
+    Upgrade,
+    /// `Connection` does not list `upgrade`.
+    Connection,
+    /// `Sec-WebSocket-Accept` is missing, repeated, or not the value for our key.
+    Accept,
+    /// A subprotocol we did not offer, or more than one.
+    Subprotocol,
+    /// An extension we did not offer, or a malformed `Sec-WebSocket-Extensions`.
+    Extensions,
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::HeadTooLarge => "response head too large",
+            Self::TooManyHeaders => "too many headers",
+            Self::Malformed => "malformed response",
+            Self::Status(code) => {
+                f.write_str("unexpected status ")?;
+                return fmt::Display::fmt(code, f);
+            }
+            Self::Upgrade => "Upgrade is not websocket",
+            Self::Connection => "Connection does not list upgrade",
+            Self::Accept => "wrong Sec-WebSocket-Accept",
+            Self::Subprotocol => "subprotocol not offered",
+            Self::Extensions => "extension not offered",
+        })
+    }
+}
+
+impl core::error::Error for ResponseError {}
+
+/// A response head, of any status, borrowing the caller's header array (`'h`) and input (`'b`).
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'h, 'b> {
+    status: u16,
+    reason: &'b str,
+    headers: &'h [Header<'b>],
+}
+
+/// Parses a response head from the start of `buf`: `Ok(Status::Partial)` until it has ended,
+/// then the response and the length of the head. Bytes after the head are frames the server
+/// sent early: hand them to the connection. A head longer than `max_head_len`
+/// ([`DEFAULT_MAX_HEAD_LEN`](super::DEFAULT_MAX_HEAD_LEN)), complete or not, is
+/// [`ResponseError::HeadTooLarge`].
+pub fn parse_response<'h, 'b>(
+    buf: &'b [u8],
+    headers: &'h mut [Header<'b>],
+    max_head_len: usize,
+) -> Result<Status<(Response<'h, 'b>, usize)>, ResponseError> {
+    let mut res = httparse::Response::new(headers);
+    let len = match res.parse(buf) {
+        Ok(httparse::Status::Complete(len)) if len <= max_head_len => len,
+        Ok(httparse::Status::Partial) if buf.len() <= max_head_len => return Ok(Status::Partial),
+        Ok(_) => return Err(ResponseError::HeadTooLarge),
+        Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyHeaders),
+        Err(_) => return Err(ResponseError::Malformed),
+    };
+    let response = Response {
+        status: res.code.unwrap_or_default(),
+        reason: res.reason.unwrap_or_default(),
+        headers: res.headers,
+    };
+    if res.version != Some(1) {
+        return Err(ResponseError::Malformed);
+    }
+    Ok(Status::Complete((response, len)))
+}
+
+impl<'h, 'b> Response<'h, 'b> {
+    /// The status code: 101 when the server switches protocols.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason phrase.
+    #[must_use]
+    pub fn reason(&self) -> &'b str {
+        self.reason
+    }
+
+    /// The first value of any header, by case-insensitive name.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        header(self.headers, name)
+    }
+
+    /// The `Location` of a redirect.
+    #[must_use]
+    pub fn location(&self) -> Option<&'b str> {
+        core::str::from_utf8(self.header("location")?).ok()
+    }
+
+    /// Every header line, in order.
+    #[must_use]
+    pub fn headers(&self) -> &'h [Header<'b>] {
+        self.headers
+    }
+
+    /// Checks that the response completes the handshake our request began (RFC 6455 §4.1):
+    /// status 101, `Upgrade: websocket`, `Connection: upgrade`, the accept value for our key,
+    /// at most one subprotocol and only one we offered, only extensions we offered.
+    pub fn validate(&self, expected: &Expected<'_>) -> Result<Accepted<'h, 'b>, ResponseError> {
+        if self.status != 101 {
+            return Err(ResponseError::Status(self.status));
+        }
+        let h = self.headers;
+        if !has_token(h, "upgrade", "websocket") {
+            return Err(ResponseError::Upgrade);
+        }
+        if !has_token(h, "connection", "upgrade") {
+            return Err(ResponseError::Connection);
+        }
+        if single(h, "sec-websocket-accept") != Ok(Some(&expected.accept[..])) {
+            return Err(ResponseError::Accept);
+        }
+        let lines = HeaderValues::new(h, "sec-websocket-protocol");
+        let subprotocol = if lines.clone().next().is_none() {
+            None
+        } else {
+            let mut tokens = Tokens::new(lines);
+            match (tokens.next(), tokens.next()) {
+                (Some(p), None) if expected.subprotocols.contains(&p) => Some(p),
+                _ => return Err(ResponseError::Subprotocol),
+            }
+        };
+        let values = HeaderValues::new(h, "sec-websocket-extensions");
+        let offered = expected.extensions.unwrap_or_default();
+        let ok = valid_extension_list(values.clone())
+            && all_offered(Extensions::new(values), Extensions::new(one(offered)));
+        if !ok {
+            return Err(ResponseError::Extensions);
+        }
+        Ok(Accepted {
+            subprotocol,
+            headers: h,
+        })
+    }
+}
+
+/// What the server agreed to, borrowed from the response.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted<'h, 'b> {
+    subprotocol: Option<&'b str>,
+    headers: &'h [Header<'b>],
+}
+
+impl<'h, 'b> Accepted<'h, 'b> {
+    /// The subprotocol the server chose, if any.
+    #[must_use]
+    pub fn subprotocol(&self) -> Option<&'b str> {
+        self.subprotocol
+    }
+
+    /// The extensions the server accepted, with their parameters, in the order to apply them.
+    pub fn extensions(&self) -> Extensions<'b, HeaderValues<'h, 'b>> {
+        Extensions::new(HeaderValues::new(self.headers, "sec-websocket-extensions"))
+    }
+}

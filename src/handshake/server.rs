@@ -1,0 +1,364 @@
+//! Server side of the opening handshake (RFC 6455 §4.2): parse the request, write the response.
+//!
+//! [`parse_request`] reads and validates the client's upgrade request (§4.2.1) and applies the
+//! [`OriginPolicy`] (§10.2). A valid [`Request`] exposes its path, query, host, origin, offered
+//! subprotocols and extensions and any other header, all borrowed from the input, and writes the
+//! `101 Switching Protocols` response with [`Request::accept`] (§4.2.2). An invalid one is a
+//! [`HandshakeError`]: [`HandshakeError::status_code`] says which HTTP status it deserves and
+//! [`write_rejection`] writes that response (§4.2.2, §4.4).
+
+use core::fmt;
+
+use httparse::Header;
+
+use super::{
+    accept_key, all_offered, check_extra_headers, has_token, header, is_extension_list,
+    is_valid_key, one, single, valid_extension_list, valid_token_list, Extensions, HeaderValues,
+    Status, Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN,
+};
+
+/// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
+/// `Origin`; other clients may send anything, or nothing.
+#[derive(Clone, Copy)]
+pub enum OriginPolicy<'a> {
+    /// Any origin, or none.
+    Any,
+    /// Only these origins, compared ASCII case-insensitively (`"https://example.com"`). A
+    /// request without `Origin` does not come from a browser and is accepted; use
+    /// [`OriginPolicy::Check`] to refuse it too.
+    AllowList(&'a [&'a str]),
+    /// The function decides; it gets `None` when the request has no `Origin`.
+    Check(&'a dyn Fn(Option<&str>) -> bool),
+}
+
+impl fmt::Debug for OriginPolicy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("Any"),
+            Self::AllowList(list) => f.debug_tuple("AllowList").field(list).finish(),
+            Self::Check(_) => f.write_str("Check(..)"),
+        }
+    }
+}
+
+/// Limits and policy for [`parse_request`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions<'a> {
+    /// The longest request head accepted, in bytes. A longer one, complete or not, is
+    /// [`HandshakeError::HeadTooLarge`]; so nothing waits forever for a head that never ends.
+    pub max_head_len: usize,
+    /// Which origins may connect.
+    pub origin: OriginPolicy<'a>,
+}
+
+impl Default for ServerOptions<'_> {
+    fn default() -> Self {
+        Self {
+            max_head_len: DEFAULT_MAX_HEAD_LEN,
+            origin: OriginPolicy::Any,
+        }
+    }
+}
+
+/// Why an upgrade request was refused. Each maps to one HTTP status through
+/// [`HandshakeError::status_code`]; [`write_rejection`] writes the response.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HandshakeError {
+    /// The head is longer than [`ServerOptions::max_head_len`] (431).
+    HeadTooLarge,
+    /// More header lines than the caller's header array holds (431).
+    TooManyHeaders,
+    /// Not a well-formed HTTP/1.x request head (400).
+    Malformed,
+    /// The method is not `GET` (400).
+    Method,
+    /// HTTP/1.0; the upgrade needs HTTP/1.1 or later (400).
+    HttpVersion,
+    /// `Host` is missing, repeated, or not UTF-8 (400).
+    Host,
+    /// `Upgrade` does not list `websocket` (400).
+    Upgrade,
+    /// `Connection` does not list `upgrade` (400).
+    Connection,
+    /// `Sec-WebSocket-Key` is missing or does not decode to 16 bytes (400).
+    Key,
+    /// `Sec-WebSocket-Key` appears more than once (400).
+    DuplicateKey,
+    /// `Sec-WebSocket-Version` is missing, repeated, or not 13 (426).
+    Version,
+    /// `Sec-WebSocket-Protocol` holds something other than a list of tokens (400).
+    Subprotocols,
+    /// `Sec-WebSocket-Extensions` does not follow RFC 6455 §9.1 (400).
+    Extensions,
+    /// The [`OriginPolicy`] refused the `Origin`, or `Origin` is repeated or not UTF-8 (403).
+    Origin,
+}
+
+impl HandshakeError {
+    /// The HTTP status the rejection is sent with: 431, 426, 403, or 400.
+    #[must_use]
+    pub const fn status_code(self) -> u16 {
+        match self {
+            Self::HeadTooLarge | Self::TooManyHeaders => 431,
+            Self::Version => 426,
+            Self::Origin => 403,
+            _ => 400,
+        }
+    }
+
+    /// A short reason, also the body of the rejection.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::HeadTooLarge => "request head too large",
+            Self::TooManyHeaders => "too many headers",
+            Self::Malformed => "malformed request",
+            Self::Method => "method must be GET",
+            Self::HttpVersion => "HTTP/1.1 required",
+            Self::Host => "missing or repeated Host",
+            Self::Upgrade => "Upgrade must list websocket",
+            Self::Connection => "Connection must list upgrade",
+            Self::Key => "missing or invalid Sec-WebSocket-Key",
+            Self::DuplicateKey => "repeated Sec-WebSocket-Key",
+            Self::Version => "Sec-WebSocket-Version must be 13",
+            Self::Subprotocols => "invalid Sec-WebSocket-Protocol",
+            Self::Extensions => "invalid Sec-WebSocket-Extensions",
+            Self::Origin => "origin not allowed",
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for HandshakeError {}
+
+/// A valid WebSocket upgrade request, borrowing the caller's header array (`'h`) and input
+/// (`'b`).
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'h, 'b> {
+    target: &'b str,
+    host: &'b str,
+    origin: Option<&'b str>,
+    key: &'b [u8],
+    headers: &'h [Header<'b>],
+}
+
+/// What the server answers a [`Request`] with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Accept<'a> {
+    /// The subprotocol chosen; it must be one the client offered.
+    pub subprotocol: Option<&'a str>,
+    /// The `Sec-WebSocket-Extensions` value, such as `permessage-deflate; server_no_context_takeover`:
+    /// every extension named must be one the client offered.
+    pub extensions: Option<&'a str>,
+    /// More headers, such as `Set-Cookie`: no CR or LF, and none the handshake writes itself.
+    pub extra_headers: &'a [(&'a str, &'a str)],
+}
+
+/// Parses and validates an upgrade request (RFC 6455 §4.2.1) from the start of `buf`.
+///
+/// `Ok(Status::Partial)` until the head has ended; then the request and the length of the head.
+/// Bytes after the head are WebSocket frames the client sent early: hand them to the connection.
+/// `headers` bounds how many header lines are accepted (more is
+/// [`HandshakeError::TooManyHeaders`]).
+pub fn parse_request<'h, 'b>(
+    buf: &'b [u8],
+    headers: &'h mut [Header<'b>],
+    opts: &ServerOptions<'_>,
+) -> Result<Status<(Request<'h, 'b>, usize)>, HandshakeError> {
+    let mut req = httparse::Request::new(headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() <= opts.max_head_len => {
+            return Ok(Status::Partial)
+        }
+        Ok(httparse::Status::Partial) => return Err(HandshakeError::HeadTooLarge),
+        Err(httparse::Error::TooManyHeaders) => return Err(HandshakeError::TooManyHeaders),
+        Err(_) => return Err(HandshakeError::Malformed),
+    };
+    if len > opts.max_head_len {
+        return Err(HandshakeError::HeadTooLarge);
+    }
+    let headers: &'h [Header<'b>] = req.headers;
+    if req.method != Some("GET") {
+        return Err(HandshakeError::Method);
+    }
+    if req.version != Some(1) {
+        return Err(HandshakeError::HttpVersion);
+    }
+    let host = match single(headers, "host") {
+        Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::Host)?,
+        _ => return Err(HandshakeError::Host),
+    };
+    if !has_token(headers, "upgrade", "websocket") {
+        return Err(HandshakeError::Upgrade);
+    }
+    if !has_token(headers, "connection", "upgrade") {
+        return Err(HandshakeError::Connection);
+    }
+    let key = single(headers, "sec-websocket-key")
+        .map_err(|()| HandshakeError::DuplicateKey)?
+        .ok_or(HandshakeError::Key)?;
+    if !is_valid_key(key) {
+        return Err(HandshakeError::Key);
+    }
+    if single(headers, "sec-websocket-version") != Ok(Some(&b"13"[..])) {
+        return Err(HandshakeError::Version);
+    }
+    if !valid_token_list(HeaderValues::new(headers, "sec-websocket-protocol")) {
+        return Err(HandshakeError::Subprotocols);
+    }
+    if !valid_extension_list(HeaderValues::new(headers, "sec-websocket-extensions")) {
+        return Err(HandshakeError::Extensions);
+    }
+    let origin = match single(headers, "origin") {
+        Ok(None) => None,
+        Ok(Some(o)) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
+        Err(()) => return Err(HandshakeError::Origin),
+    };
+    let allowed = match opts.origin {
+        OriginPolicy::Any => true,
+        OriginPolicy::AllowList(list) => {
+            origin.map_or(true, |o| list.iter().any(|a| a.eq_ignore_ascii_case(o)))
+        }
+        OriginPolicy::Check(f) => f(origin),
+    };
+    if !allowed {
+        return Err(HandshakeError::Origin);
+    }
+    let request = Request {
+        target: req.path.unwrap_or("/"),
+        host,
+        origin,
+        key,
+        headers,
+    };
+    Ok(Status::Complete((request, len)))
+}
+
+impl<'h, 'b> Request<'h, 'b> {
+    /// The path of the request target, without the query: `/chat` of `/chat?room=1`.
+    #[must_use]
+    pub fn path(&self) -> &'b str {
+        self.target.split_once('?').map_or(self.target, |(p, _)| p)
+    }
+
+    /// The query of the request target, without `?`: `room=1` of `/chat?room=1`.
+    #[must_use]
+    pub fn query(&self) -> Option<&'b str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The `Host` header.
+    #[must_use]
+    pub fn host(&self) -> &'b str {
+        self.host
+    }
+
+    /// The `Origin` header, sent by browsers.
+    #[must_use]
+    pub fn origin(&self) -> Option<&'b str> {
+        self.origin
+    }
+
+    /// The `Sec-WebSocket-Key` value.
+    #[must_use]
+    pub fn key(&self) -> &'b [u8] {
+        self.key
+    }
+
+    /// The subprotocols the client offered, in its order of preference, over every
+    /// `Sec-WebSocket-Protocol` line.
+    pub fn subprotocols(&self) -> Tokens<'b, HeaderValues<'h, 'b>> {
+        Tokens::new(HeaderValues::new(self.headers, "sec-websocket-protocol"))
+    }
+
+    /// The extensions the client offered, with their parameters, over every
+    /// `Sec-WebSocket-Extensions` line.
+    pub fn extensions(&self) -> Extensions<'b, HeaderValues<'h, 'b>> {
+        Extensions::new(HeaderValues::new(self.headers, "sec-websocket-extensions"))
+    }
+
+    /// The first value of any header, by case-insensitive name: `Cookie`, `Authorization`, ...
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        header(self.headers, name)
+    }
+
+    /// Every header line of the request, in order.
+    #[must_use]
+    pub fn headers(&self) -> &'h [Header<'b>] {
+        self.headers
+    }
+
+    /// Writes the `101 Switching Protocols` response (RFC 6455 §4.2.2) into `out` and returns
+    /// its length. After sending it, the connection speaks WebSocket.
+    pub fn accept(&self, accept: &Accept<'_>, out: &mut [u8]) -> Result<usize, WriteError> {
+        if let Some(chosen) = accept.subprotocol {
+            if !self.subprotocols().any(|p| p == chosen) {
+                return Err(WriteError::SubprotocolNotOffered);
+            }
+        }
+        if let Some(ext) = accept.extensions {
+            if !is_extension_list(ext) {
+                return Err(WriteError::InvalidHeader);
+            }
+            if !all_offered(Extensions::new(one(ext)), self.extensions()) {
+                return Err(WriteError::ExtensionNotOffered);
+            }
+        }
+        check_extra_headers(accept.extra_headers)?;
+        let mut w = Writer::new(out);
+        w.put(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+        w.header("Sec-WebSocket-Accept", &accept_key(self.key));
+        if let Some(p) = accept.subprotocol {
+            w.header("Sec-WebSocket-Protocol", p.as_bytes());
+        }
+        if let Some(e) = accept.extensions {
+            w.header("Sec-WebSocket-Extensions", e.as_bytes());
+        }
+        for (name, value) in accept.extra_headers {
+            w.header(name, value.as_bytes());
+        }
+        w.put(b"\r\n");
+        w.finish()
+    }
+}
+
+/// The reason phrase of the statuses [`HandshakeError::status_code`] returns.
+const fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        403 => "Forbidden",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        _ => "Bad Request",
+    }
+}
+
+/// Writes the response refusing a request for `err` into `out` and returns its length: the
+/// status of [`HandshakeError::status_code`], `Connection: close`, and a short plain-text reason
+/// as the body. A 426 also carries `Upgrade: websocket` and `Sec-WebSocket-Version: 13`
+/// (RFC 6455 §4.4). Close the connection after sending it.
+pub fn write_rejection(err: HandshakeError, out: &mut [u8]) -> Result<usize, WriteError> {
+    let code = err.status_code();
+    let body = err.as_str();
+    let mut w = Writer::new(out);
+    w.put(b"HTTP/1.1 ");
+    w.put_dec(usize::from(code));
+    w.put(b" ");
+    w.put(reason_phrase(code).as_bytes());
+    w.put(b"\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
+    w.put_dec(body.len());
+    w.put(b"\r\n");
+    if code == 426 {
+        w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    }
+    w.put(b"\r\n");
+    w.put(body.as_bytes());
+    w.finish()
+}
