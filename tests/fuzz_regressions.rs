@@ -29,7 +29,7 @@ fn client_keepalive_ping_after_failure_close() {
 #[test]
 fn no_keepalive_ping_after_close() {
     let config = Config {
-        keepalive_interval: Some(10),
+        keepalive_interval: core::num::NonZeroU32::new(10),
         ..Config::DEFAULT
     };
     let mut server = Connection::server(config);

@@ -81,6 +81,31 @@ def main():
     for name, data in utf8.items():
         for seed in (0, 5, 0x42, 0xFF):
             write("utf8", f"{name}_{seed:02x}", bytes([seed]) + data)
+    # Handshakes: RFC 6455 §1.2 / §4.1 examples. Server: flags byte, then the request (flag 1
+    # prepends a valid request start). Client: flags, three nonce bytes, then the response.
+    request = (b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+               b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               b"Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n"
+               b"Sec-WebSocket-Version: 13\r\n\r\n")
+    write("handshake_server", "rfc_request", b"\x00" + request)
+    write("handshake_server", "rfc_request_frames", b"\x00" + request + b"\x81\x85\x37\xfa")
+    write("handshake_server", "rfc_request_allowlist", b"\x08" + request)
+    write("handshake_server", "prefixed", b"\x01Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+    write("handshake_server", "h2_connect", b"\x00:method: CONNECT\n:protocol: websocket\n"
+          b":scheme: https\n:authority: example.com\n:path: /chat\n"
+          b"sec-websocket-version: 13\nsec-websocket-protocol: chat\n")
+    write("handshake_server", "http10", b"\x00GET / HTTP/1.0\r\n\r\n")
+    write("handshake_client", "rfc_response", b"\x00\x00\x00\x00HTTP/1.1 101 Switching Protocols\r\n"
+          b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+          b"Sec-WebSocket-Protocol: chat\r\n\r\n")
+    write("handshake_client", "prefixed_ext", b"\x03\x00\x00\x00"
+          b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n")
+    write("handshake_client", "prefixed_proto", b"\x03\x01\x02\x03Sec-WebSocket-Protocol: superchat\r\n\r\n")
+    write("handshake_client", "redirect", b"\x00\x00\x00\x00HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n")
+    write("handshake_client", "h2_response", b"\x00\x00\x00\x00:status: 200\n"
+          b"sec-websocket-protocol: chat\nsec-websocket-extensions: x-test\n")
     # roundtrip: raw bytes for `arbitrary`; any bytes decode to some input.
     write("roundtrip", "empty", b"")
     write("roundtrip", "text", b"\x01\x07\x03\x00\x05Hello\x01")

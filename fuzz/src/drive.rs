@@ -2,6 +2,8 @@
 //! function here, and `tests/fuzz_regressions.rs` includes this file to replay crashing inputs
 //! through exactly the same code. Every invariant is an `assert!` here.
 
+use core::num::NonZeroU32;
+
 use rand_core::RngCore;
 use wsmachine::connection::{Endpoint, TimedOut, MIN_RECEIVE_BUFFER};
 use wsmachine::message::{Message, Reassembler};
@@ -251,9 +253,9 @@ impl Options {
             config.max_message_size = 300;
         }
         if flags & 0x08 != 0 {
-            config.keepalive_interval = Some(10);
+            config.keepalive_interval = NonZeroU32::new(10);
             config.keepalive_timeout = 20;
-            config.close_timeout = Some(30);
+            config.close_timeout = NonZeroU32::new(30);
         }
         Self {
             config,
