@@ -1,0 +1,5 @@
+//! The client handshake: `parse_response` and `validate` on arbitrary bytes against a request
+//! we wrote; RFC 8441 `validate_response` over the same bytes as fields.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsmachine_fuzz::handshake::client(data));

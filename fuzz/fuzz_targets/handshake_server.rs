@@ -1,0 +1,5 @@
+//! The server handshake: `parse_request` on arbitrary bytes, then `accept` or
+//! `write_rejection`; RFC 8441 `parse_connect` over the same bytes as fields.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsmachine_fuzz::handshake::server(data));

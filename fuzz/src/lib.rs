@@ -1,0 +1,4 @@
+//! Fuzz drivers for wsmachine; the targets in `fuzz_targets/` are thin wrappers around them.
+
+pub mod drive;
+pub mod handshake;
