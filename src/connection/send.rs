@@ -37,19 +37,21 @@ impl TxState {
 
 /// The bytes a frame with this payload takes on the wire for endpoint `E`.
 fn frame_len<E: Endpoint>(payload_len: usize) -> usize {
-    let mask = if E::ROLE == super::Role::Client {
-        Some([0; 4])
-    } else {
-        None
-    };
-    let header = FrameHeader {
-        fin: true,
-        rsv: 0,
-        opcode: Opcode::Binary,
-        mask,
-        payload_len: payload_len as u64,
-    };
+    let header = sized_header::<E>(Opcode::Binary, true, payload_len as u64);
     header.encoded_len().saturating_add(payload_len)
+}
+
+/// A header for endpoint `E` whose length is the one on the wire: a client's carries a
+/// placeholder key, replaced by a fresh one once the output is known to be large enough.
+fn sized_header<E: Endpoint>(opcode: Opcode, fin: bool, payload_len: u64) -> FrameHeader {
+    let mask = (E::ROLE == super::Role::Client).then_some([0; 4]);
+    FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len,
+    }
 }
 
 /// Writes one whole frame (header, then the payload masked for a client) into `out`: all of
@@ -149,14 +151,7 @@ impl<E: Endpoint> Connection<E> {
         if payload_len >> 63 != 0 {
             return Err(SendError::PayloadLengthMismatch);
         }
-        let placeholder = E::ROLE.eq(&super::Role::Client).then_some([0; 4]);
-        let header = FrameHeader {
-            fin,
-            rsv: 0,
-            opcode,
-            mask: placeholder,
-            payload_len,
-        };
+        let header = sized_header::<E>(opcode, fin, payload_len);
         let needed = header.encoded_len();
         if out.len() < needed {
             return Err(SendError::BufferTooSmall { needed });
