@@ -98,9 +98,14 @@ pub struct Connection<E: Endpoint> {
     rx: recv::RxState,
     tx: send::TxState,
     close: CloseState,
-    pong: PendingPong,
+    /// The payload of the pong owed for the latest ping, if one is owed.
+    pong: Option<ControlPayload>,
     timer: Timer,
 }
+
+/// A control frame's payload, kept until it is sent. Not zeroed in advance: it only ever
+/// holds what was copied in.
+type ControlPayload = heapless::Vec<u8, MAX_CONTROL_PAYLOAD, u8>;
 
 /// Where the close handshake stands (§7.1).
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,13 +118,6 @@ struct CloseState {
     failed: bool,
     /// A close frame owed to the peer, with this code, not yet written out.
     queued: Option<CloseCode>,
-}
-
-/// The payload of the pong owed for the latest ping.
-#[derive(Debug, Clone)]
-struct PendingPong {
-    payload: [u8; MAX_CONTROL_PAYLOAD],
-    len: Option<u8>,
 }
 
 impl Connection<Server> {
@@ -152,10 +150,7 @@ impl<E: Endpoint> Connection<E> {
                 failed: false,
                 queued: None,
             },
-            pong: PendingPong {
-                payload: [0; MAX_CONTROL_PAYLOAD],
-                len: None,
-            },
+            pong: None,
             timer: Timer::new(),
         }
     }
@@ -195,7 +190,7 @@ impl<E: Endpoint> Connection<E> {
     #[must_use]
     pub const fn wants_transmit(&self) -> bool {
         !self.tx.frame_open()
-            && (self.pong.len.is_some() || self.close.queued.is_some() || self.timer.ping_due())
+            && (self.pong.is_some() || self.close.queued.is_some() || self.timer.ping_due())
     }
 
     /// Writes the next frame the connection owes the peer into `out`: a pong, the close reply,
@@ -209,14 +204,9 @@ impl<E: Endpoint> Connection<E> {
         if self.tx.frame_open() {
             return Ok(0);
         }
-        if let Some(len) = self.pong.len {
-            let payload = self
-                .pong
-                .payload
-                .get(..usize::from(len))
-                .unwrap_or_default();
+        if let Some(payload) = &self.pong {
             let n = send::encode_frame(&mut self.endpoint, Opcode::Pong, true, payload, out)?;
-            self.pong.len = None;
+            self.pong = None;
             return Ok(n);
         }
         if let Some(code) = self.close.queued {
@@ -238,7 +228,7 @@ impl<E: Endpoint> Connection<E> {
     /// already sent.
     pub fn fail(&mut self, code: CloseCode) {
         self.close.failed = true;
-        self.pong.len = None;
+        self.pong = None;
         self.timer.clear_ping();
         if !self.close.sent {
             let code = if code.is_allowed_on_wire() {
@@ -258,7 +248,7 @@ impl<E: Endpoint> Connection<E> {
         let n = send::encode_frame(&mut self.endpoint, Opcode::Close, true, payload, out)?;
         self.close.sent = true;
         self.close.queued = None;
-        self.pong.len = None;
+        self.pong = None;
         self.timer.clear_ping();
         Ok(n)
     }

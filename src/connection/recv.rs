@@ -233,10 +233,8 @@ impl<E: Endpoint> Connection<E> {
         match opcode {
             Opcode::Ping => {
                 if self.config.auto_pong && self.is_open() {
-                    if let Some(owed) = self.pong.payload.get_mut(..payload.len()) {
-                        owed.copy_from_slice(payload);
-                        self.pong.len = Some(payload.len() as u8);
-                    }
+                    // Parsing bounded a control payload to 125 bytes, so it always fits.
+                    self.pong = super::ControlPayload::from_slice(payload).ok();
                 }
                 Ok(Event::Ping(payload))
             }
@@ -253,6 +251,8 @@ impl<E: Endpoint> Connection<E> {
     }
 
     /// Fails the connection for a protocol error and returns the error to report.
+    #[cold]
+    #[inline(never)]
     fn protocol_error(&mut self, e: ProtocolError) -> ReceiveError {
         self.fail(e.close_code());
         ReceiveError::Protocol(e)

@@ -20,26 +20,33 @@
 /// assert_eq!(&split, b"Hello");
 /// ```
 pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
-    let mut key = key;
-    key.rotate_left(offset % 4);
-    apply_mask_aligned(key, buf);
-}
-
-/// Masks `buf` with `key` starting at key position 0: 16 bytes at a time as one `u128` XOR
-/// (a vector XOR where the target has one), then the tail byte by byte.
-fn apply_mask_aligned(key: [u8; 4], buf: &mut [u8]) {
-    let k = u128::from(u32::from_ne_bytes(key));
-    let k = k | k << 32 | k << 64 | k << 96;
-    let mut blocks = buf.chunks_exact_mut(16);
-    for block in &mut blocks {
-        let mut word = [0u8; 16];
-        word.copy_from_slice(block);
-        block.copy_from_slice(&(u128::from_ne_bytes(word) ^ k).to_ne_bytes());
+    // The key as it lines up with `buf[0]`: rotated left by `offset % 4` bytes.
+    let key = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32);
+    let key = key.to_le_bytes();
+    let mut repeated = [0u8; WORD_LEN];
+    for (r, k) in repeated.iter_mut().zip(key.iter().cycle()) {
+        *r = *k;
     }
-    for (byte, k) in blocks.into_remainder().iter_mut().zip(key.iter().cycle()) {
+    let k = Word::from_ne_bytes(repeated);
+    let mut words = buf.chunks_exact_mut(WORD_LEN);
+    for chunk in &mut words {
+        let mut bytes = [0u8; WORD_LEN];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(Word::from_ne_bytes(bytes) ^ k).to_ne_bytes());
+    }
+    for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
     }
 }
+
+/// The unit of the bulk XOR: 16 bytes where the target has vector registers to hold them, a
+/// 32-bit word on microcontrollers, where a `u128` costs four registers and a library copy.
+#[cfg(target_pointer_width = "64")]
+type Word = u128;
+#[cfg(not(target_pointer_width = "64"))]
+type Word = u32;
+
+const WORD_LEN: usize = core::mem::size_of::<Word>();
 
 #[cfg(test)]
 mod tests {
