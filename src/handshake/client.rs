@@ -12,9 +12,9 @@ use core::fmt;
 use httparse::Header;
 
 use super::{
-    accept_key, all_offered, check_extra_headers, has_token, header, is_extension_list,
-    is_field_value, is_token, one, single, valid_extension_list, Extensions, HeaderValues, Status,
-    Tokens, WriteError, Writer, ACCEPT_LEN, KEY_LEN,
+    accept_key, check_extra_headers, has_token, header, is_extension_list, is_field_value,
+    is_token, one, single, valid_answer, Extensions, HeaderValues, Status, Tokens, WriteError,
+    Writer, ACCEPT_LEN, KEY_LEN,
 };
 
 /// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
@@ -314,10 +314,7 @@ impl<'h, 'b> Response<'h, 'b> {
             }
         };
         let values = HeaderValues::new(h, "sec-websocket-extensions");
-        let offered = expected.extensions.unwrap_or_default();
-        let ok = valid_extension_list(values.clone())
-            && all_offered(Extensions::new(values), Extensions::new(one(offered)));
-        if !ok {
+        if !valid_answer(values, one(expected.extensions.unwrap_or_default())) {
             return Err(ResponseError::Extensions);
         }
         Ok(Accepted {

@@ -25,7 +25,7 @@
 use core::fmt;
 
 use super::{
-    all_offered, is_extension_list, is_field_value, is_token, one, valid_extension_list,
+    is_extension_list, is_field_value, is_token, one, valid_answer, valid_extension_list,
     valid_token_list, Extensions, Tokens,
 };
 
@@ -303,7 +303,9 @@ impl<'a, I: Iterator<Item = (&'a str, &'a str)> + Clone> Connect<'a, I> {
             return Err(H2Error::Subprotocol);
         }
         if let Some(e) = extensions {
-            if !is_extension_list(e) || !all_offered(Extensions::new(one(e)), self.extensions()) {
+            if !is_extension_list(e)
+                || !valid_answer(one(e), self.values("sec-websocket-extensions"))
+            {
                 return Err(H2Error::Extensions);
             }
         }
@@ -373,9 +375,7 @@ where
         name: "sec-websocket-extensions",
     };
     let offer = offered.extensions.unwrap_or_default();
-    let ok = valid_extension_list(values)
-        && all_offered(accepted.extensions(), Extensions::new(one(offer)));
-    if !ok {
+    if !valid_answer(values, one(offer)) {
         return Err(H2Error::Extensions);
     }
     Ok(accepted)

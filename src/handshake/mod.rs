@@ -113,12 +113,9 @@ impl<T> Status<T> {
 /// ```
 #[must_use]
 pub fn accept_key(key: &[u8]) -> [u8; ACCEPT_LEN] {
-    let mut sha = digest::Sha1::new();
-    sha.update(key);
-    sha.update(GUID);
     let mut out = [0u8; ACCEPT_LEN];
     // 20 bytes encode to exactly 28.
-    digest::base64(&sha.digest(), &mut out);
+    digest::base64(&digest::sha1([key, GUID]), &mut out);
     out
 }
 
@@ -189,6 +186,7 @@ impl<'o> Writer<'o> {
         Self { buf, pos: 0 }
     }
 
+    #[inline(never)]
     pub(crate) fn put(&mut self, s: &[u8]) {
         let end = self.pos.saturating_add(s.len());
         if let Some(dst) = self.buf.get_mut(self.pos..end) {
@@ -315,6 +313,8 @@ pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
 pub struct HeaderValues<'h, 'b> {
     headers: core::slice::Iter<'h, Header<'b>>,
     name: &'h str,
+    /// A value of the caller's own (an offer, an answer), yielded before any header line.
+    own: Option<&'b [u8]>,
 }
 
 impl<'h, 'b> HeaderValues<'h, 'b> {
@@ -323,6 +323,7 @@ impl<'h, 'b> HeaderValues<'h, 'b> {
         Self {
             headers: headers.iter(),
             name,
+            own: None,
         }
     }
 }
@@ -331,6 +332,9 @@ impl<'b> Iterator for HeaderValues<'_, 'b> {
     type Item = &'b [u8];
 
     fn next(&mut self) -> Option<&'b [u8]> {
+        if let Some(value) = self.own.take() {
+            return Some(value);
+        }
         let name = self.name;
         self.headers
             .find(|h| h.name.eq_ignore_ascii_case(name))
@@ -391,9 +395,14 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Tokens<'b, L> {
     }
 }
 
-/// One caller-supplied string as the only header value of a list.
-pub(crate) fn one(value: &str) -> core::option::IntoIter<&[u8]> {
-    Some(value.as_bytes()).into_iter()
+/// One caller-supplied string as the only value of a list, walked by the same code as the
+/// header lines of a head.
+pub(crate) fn one(value: &str) -> HeaderValues<'_, '_> {
+    HeaderValues {
+        headers: [].iter(),
+        name: "",
+        own: Some(value.as_bytes()),
+    }
 }
 
 /// Whether `values` hold a list of tokens (subprotocol names, RFC 6455 §4.1), or none at all.
@@ -411,12 +420,21 @@ pub(crate) fn is_extension_list(value: &str) -> bool {
     Tokens::new(one(value)).next_bytes().is_some() && valid_extension_list(one(value))
 }
 
-/// Whether every extension of `answer` is named in `offer`.
-pub(crate) fn all_offered<'x, 'y>(
-    mut answer: impl Iterator<Item = Extension<'x>>,
-    offer: impl Iterator<Item = Extension<'y>> + Clone,
+/// Whether `answer` is a valid `Sec-WebSocket-Extensions` list (RFC 6455 §9.1, or none at
+/// all) that names only extensions `offer` lists.
+pub(crate) fn valid_answer<'x, 'y>(
+    answer: impl Iterator<Item = &'x [u8]>,
+    offer: impl Iterator<Item = &'y [u8]> + Clone,
 ) -> bool {
-    answer.all(|e| offer.clone().any(|o| o.name() == e.name()))
+    Tokens::new(answer).all_bytes(|e| {
+        valid_extension(e)
+            && !Tokens::new(offer.clone()).all_bytes(|o| extension_name(o) != extension_name(e))
+    })
+}
+
+/// The extension token at the front of a list element, before its parameters.
+fn extension_name(elem: &[u8]) -> &[u8] {
+    trim(split_once(elem, b';').0)
 }
 
 /// `extension = extension-token *( ";" extension-param )`,
@@ -461,9 +479,10 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Extensions<'b, L> {
     type Item = Extension<'b>;
 
     fn next(&mut self) -> Option<Extension<'b>> {
-        let (name, params) = split_once(self.list.next()?.as_bytes(), b';');
+        let elem = self.list.next()?.as_bytes();
+        let (_, params) = split_once(elem, b';');
         Some(Extension {
-            name: as_str(trim(name)),
+            name: as_str(extension_name(elem)),
             params: as_str(params.unwrap_or_default()),
         })
     }

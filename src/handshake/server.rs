@@ -12,9 +12,9 @@ use core::fmt;
 use httparse::Header;
 
 use super::{
-    accept_key, all_offered, check_extra_headers, has_token, header, is_extension_list,
-    is_valid_key, one, single, valid_extension_list, valid_token_list, Extensions, HeaderValues,
-    Status, Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN,
+    accept_key, check_extra_headers, has_token, header, is_extension_list, is_valid_key, one,
+    single, valid_answer, valid_extension_list, valid_token_list, Extensions, HeaderValues, Status,
+    Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN,
 };
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
@@ -323,7 +323,8 @@ impl<'h, 'b> Request<'h, 'b> {
             if !is_extension_list(ext) {
                 return Err(WriteError::InvalidHeader);
             }
-            if !all_offered(Extensions::new(one(ext)), self.extensions()) {
+            let offer = HeaderValues::new(self.headers, "sec-websocket-extensions");
+            if !valid_answer(one(ext), offer) {
                 return Err(WriteError::ExtensionNotOffered);
             }
         }
