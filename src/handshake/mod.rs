@@ -112,10 +112,10 @@ impl<T> Status<T> {
 /// assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
 #[must_use]
-pub fn accept_key(key: &[u8]) -> [u8; ACCEPT_LEN] {
+pub fn accept_key(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
     let mut out = [0u8; ACCEPT_LEN];
     // 20 bytes encode to exactly 28.
-    digest::base64(&digest::sha1([key, GUID]), &mut out);
+    digest::base64(&digest::sha1_key_guid(key), &mut out);
     out
 }
 

@@ -14,7 +14,7 @@ use httparse::Header;
 use super::{
     accept_key, check_extra_headers, has_token, header, is_extension_list, is_valid_key, one,
     single, valid_answer, valid_extension_list, valid_token_list, Extensions, HeaderValues, Status,
-    Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN,
+    Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN, KEY_LEN,
 };
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
@@ -144,7 +144,7 @@ pub struct Request<'h, 'b> {
     target: &'b str,
     host: &'b str,
     origin: Option<&'b str>,
-    key: &'b [u8],
+    key: &'b [u8; KEY_LEN],
     headers: &'h [Header<'b>],
 }
 
@@ -219,9 +219,10 @@ pub fn parse_request<'h, 'b>(
     let key = single(headers, "sec-websocket-key")
         .map_err(|()| HandshakeError::DuplicateKey)?
         .ok_or(HandshakeError::Key)?;
-    if !is_valid_key(key) {
-        return Err(HandshakeError::Key);
-    }
+    let key = match <&[u8; KEY_LEN]>::try_from(key) {
+        Ok(key) if is_valid_key(key) => key,
+        _ => return Err(HandshakeError::Key),
+    };
     if single(headers, "sec-websocket-version") != Ok(Some(&b"13"[..])) {
         return Err(HandshakeError::Version);
     }
@@ -283,7 +284,7 @@ impl<'h, 'b> Request<'h, 'b> {
 
     /// The `Sec-WebSocket-Key` value.
     #[must_use]
-    pub fn key(&self) -> &'b [u8] {
+    pub fn key(&self) -> &'b [u8; KEY_LEN] {
         self.key
     }
 
