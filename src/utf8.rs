@@ -119,28 +119,39 @@ impl Utf8Validator {
     /// Completes the pending sequence from the front of `chunk`; returns how many bytes of
     /// `chunk` it took. Leaves `len > 0` when `chunk` ran out first.
     fn finish_pending(&mut self, chunk: &[u8]) -> Result<usize, Utf8Error> {
+        let had = usize::from(self.len);
+        let pending = self.pending.get(..had).unwrap_or_default();
+        // The pending bytes and what follows them, up to the longest sequence.
         let mut seq = [0u8; 4];
-        let mut len = usize::from(self.len);
-        seq[..len].copy_from_slice(&self.pending[..len]);
-        let need = sequence_len(seq[0]);
-        let mut taken = 0;
-        while len < need {
-            let Some(&byte) = chunk.get(taken) else {
-                self.pending[..len].copy_from_slice(&seq[..len]);
-                self.len = len as u8;
-                return Ok(taken);
-            };
-            seq[len] = byte;
-            len += 1;
-            taken += 1;
-            if let Err(e) = core::str::from_utf8(&seq[..len]) {
-                if e.error_len().is_some() {
-                    return Err(Utf8Error::InvalidByte { offset: taken - 1 });
-                }
-            }
+        let mut filled = 0;
+        for (dst, &byte) in seq.iter_mut().zip(pending.iter().chain(chunk)) {
+            *dst = byte;
+            filled += 1;
         }
-        self.len = 0;
-        Ok(taken)
+        let need = sequence_len(seq[0]);
+        let seq = seq.get(..filled).unwrap_or_default();
+        let error = match core::str::from_utf8(seq) {
+            Ok(_) => None,
+            Err(e) if e.valid_up_to() >= need => None,
+            Err(e) => Some(e.error_len()),
+        };
+        match error {
+            // The character is complete; anything after it is the caller's to check.
+            None => {
+                self.len = 0;
+                Ok(need.saturating_sub(had))
+            }
+            // Still unfinished: the chunk was too short to complete it.
+            Some(None) => {
+                self.pending.iter_mut().zip(seq).for_each(|(p, &b)| *p = b);
+                self.len = filled as u8;
+                Ok(chunk.len())
+            }
+            // The pending lead byte was valid, so the byte after the valid prefix is the bad one.
+            Some(Some(valid_prefix)) => Err(Utf8Error::InvalidByte {
+                offset: valid_prefix.saturating_sub(had),
+            }),
+        }
     }
 
     /// Ends the message: an error if it stopped inside a character. Resets the validator.
