@@ -305,7 +305,8 @@ pub(crate) fn single<'b>(headers: &[Header<'b>], name: &str) -> Result<Option<&'
 /// Whether any `name` header line lists `token` (case-insensitive), as in
 /// `Connection: keep-alive, Upgrade`.
 pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
-    Tokens::new(HeaderValues::new(headers, name)).any(|t| t.eq_ignore_ascii_case(token))
+    let token = token.as_bytes();
+    Tokens::new(HeaderValues::new(headers, name)).any_bytes(|t| t.eq_ignore_ascii_case(token))
 }
 
 /// The values of every header line named `name` (case-insensitive), in order.
@@ -381,6 +382,11 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Tokens<'b, L> {
         }
         true
     }
+
+    /// Whether some element of the list passes `f`.
+    fn any_bytes(self, f: impl Fn(&[u8]) -> bool) -> bool {
+        !self.all_bytes(|e| !f(e))
+    }
 }
 
 impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Tokens<'b, L> {
@@ -428,7 +434,7 @@ pub(crate) fn valid_answer<'x, 'y>(
 ) -> bool {
     Tokens::new(answer).all_bytes(|e| {
         valid_extension(e)
-            && !Tokens::new(offer.clone()).all_bytes(|o| extension_name(o) != extension_name(e))
+            && Tokens::new(offer.clone()).any_bytes(|o| extension_name(o) == extension_name(e))
     })
 }
 
