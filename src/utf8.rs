@@ -120,14 +120,13 @@ impl Utf8Validator {
     /// `chunk` it took. Leaves `len > 0` when `chunk` ran out first.
     fn finish_pending(&mut self, chunk: &[u8]) -> Result<usize, Utf8Error> {
         let had = usize::from(self.len);
-        let pending = self.pending.get(..had).unwrap_or_default();
         // The pending bytes and what follows them, up to the longest sequence.
-        let mut seq = [0u8; 4];
-        let mut filled = 0;
-        for (dst, &byte) in seq.iter_mut().zip(pending.iter().chain(chunk)) {
-            *dst = byte;
-            filled += 1;
-        }
+        let [a, b, c] = self.pending;
+        let mut seq = [a, b, c, 0];
+        let after = seq.get_mut(had..).unwrap_or_default();
+        let taken = after.len().min(chunk.len());
+        after.iter_mut().zip(chunk).for_each(|(dst, &byte)| *dst = byte);
+        let filled = had + taken;
         let need = sequence_len(seq[0]);
         let seq = seq.get(..filled).unwrap_or_default();
         let error = match core::str::from_utf8(seq) {
