@@ -9,7 +9,8 @@ use core::panic::PanicInfo;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 
-static INPUT: [u8; 16] = *b"the sample nonce";
+#[path = "../size_inputs.rs"]
+mod size_inputs;
 
 #[entry]
 fn main() -> ! {
@@ -18,7 +19,7 @@ fn main() -> ! {
     // in the same memcpy, memmove and memset, which every firmware has anyway.
     let mut rx = [0u8; 256];
     let mut out = [0u8; 256];
-    let input: &[u8] = black_box(&INPUT);
+    let input: &[u8] = &size_inputs::inputs().nonce;
     let filled = input.len().min(rx.len());
     rx[..filled].copy_from_slice(&input[..filled]);
     let consumed = black_box(4).min(filled);

@@ -12,13 +12,8 @@ use wsmachine::handshake::client::{parse_response, ClientRequest};
 use wsmachine::handshake::{Status, DEFAULT_MAX_HEAD_LEN};
 use wsmachine::{CloseCode, Config, Connection, Event};
 
-/// RFC 6455 §1.3's nonce, "dGhlIHNhbXBsZSBub25jZQ==" in base64.
-static NONCE: [u8; 16] = *b"the sample nonce";
-
-/// The server's 101 for that nonce, then a text frame "hi" and the reply to our close.
-static RESPONSE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\
-\x81\x02hi\x88\x02\x03\xe8";
+#[path = "../size_inputs.rs"]
+mod size_inputs;
 
 /// The application's RNG for masking keys (a hardware RNG on a real device).
 struct Rng(u32);
@@ -39,13 +34,14 @@ impl rand_core::RngCore for Rng {
 }
 
 fn run() -> Option<()> {
+    let inputs = size_inputs::inputs();
     let mut out = [0u8; 256];
-    let request = ClientRequest::new(black_box("example.com"), black_box("/ws"));
-    let (n, expected) = request.write(black_box(&NONCE), &mut out).ok()?;
+    let request = ClientRequest::new(inputs.host, inputs.path);
+    let (n, expected) = request.write(&inputs.nonce, &mut out).ok()?;
     black_box(&out[..n]);
 
     let mut rx = [0u8; 256];
-    let input = black_box(RESPONSE);
+    let input = inputs.response;
     rx.get_mut(..input.len())?.copy_from_slice(input);
     let mut filled = input.len();
     let head = {
@@ -62,7 +58,7 @@ fn run() -> Option<()> {
     filled -= head;
 
     let mut conn = Connection::client(Config::DEFAULT, Rng(black_box(0x2545_f491)));
-    let n = conn.send_text(black_box("hello"), &mut out).ok()?;
+    let n = conn.send_text(inputs.client_text, &mut out).ok()?;
     black_box(&out[..n]);
     let mut texts = 0;
     loop {

@@ -13,17 +13,14 @@ use wsmachine::handshake::server::{parse_request, Accept, ServerOptions};
 use wsmachine::handshake::Status;
 use wsmachine::{Config, Connection, Event};
 
-/// RFC 6455 §1.3's request, then the masked "Hello" of §5.7 and a masked close 1000.
-static REQUEST: &[u8] = b"GET /ws HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
-Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-Sec-WebSocket-Version: 13\r\n\r\n\
-\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58\
-\x88\x82\x37\xfa\x21\x3d\x34\x12";
+#[path = "../size_inputs.rs"]
+mod size_inputs;
 
 fn run() -> Option<()> {
     let mut out = [0u8; 256];
     let mut rx = [0u8; 256];
-    let input = black_box(REQUEST);
+    let inputs = size_inputs::inputs();
+    let input = inputs.request;
     rx.get_mut(..input.len())?.copy_from_slice(input);
     let mut filled = input.len();
     let head = {
@@ -51,7 +48,7 @@ fn run() -> Option<()> {
             Some(Event::Data(chunk)) => {
                 black_box(chunk.payload);
                 if chunk.last {
-                    let n = conn.send_text(black_box("hi"), &mut out).ok()?;
+                    let n = conn.send_text(inputs.server_text, &mut out).ok()?;
                     black_box(&out[..n]);
                 }
             }
