@@ -125,7 +125,10 @@ impl Utf8Validator {
         let mut seq = [a, b, c, 0];
         let after = seq.get_mut(had..).unwrap_or_default();
         let taken = after.len().min(chunk.len());
-        after.iter_mut().zip(chunk).for_each(|(dst, &byte)| *dst = byte);
+        after
+            .iter_mut()
+            .zip(chunk)
+            .for_each(|(dst, &byte)| *dst = byte);
         let filled = had + taken;
         let need = sequence_len(seq[0]);
         let seq = seq.get(..filled).unwrap_or_default();

@@ -447,14 +447,19 @@ fn extension_name(elem: &[u8]) -> &[u8] {
 /// `extension-param = token [ "=" (token | quoted-string) ]`. A quoted-string must be a plain
 /// token in quotes (§9.1: its unescaped value must be a token); backslash escapes are refused.
 fn valid_extension(elem: &[u8]) -> bool {
-    let mut parts = elem.split(|&b| b == b';');
-    if !parts.next().is_some_and(|n| is_token(trim(n))) {
+    let (name, mut params) = split_once(elem, b';');
+    if !is_token(trim(name)) {
         return false;
     }
-    parts.all(|p| {
-        let (name, value) = split_once(trim(p), b'=');
-        is_token(trim(name)) && value.map_or(true, |v| is_token(unquote(trim(v))))
-    })
+    while let Some(rest) = params {
+        let (param, next) = split_once(rest, b';');
+        let (key, value) = split_once(param, b'=');
+        if !is_token(trim(key)) || value.is_some_and(|v| !is_token(unquote(trim(v)))) {
+            return false;
+        }
+        params = next;
+    }
+    true
 }
 
 /// `"value"` → `value`; anything else unchanged.
