@@ -432,9 +432,10 @@ pub(crate) fn valid_answer<'x, 'y>(
     answer: impl Iterator<Item = &'x [u8]>,
     offer: impl Iterator<Item = &'y [u8]> + Clone,
 ) -> bool {
+    // Offered first: a client that offers nothing rejects any answer before parsing it.
     Tokens::new(answer).all_bytes(|e| {
-        valid_extension(e)
-            && Tokens::new(offer.clone()).any_bytes(|o| extension_name(o) == extension_name(e))
+        Tokens::new(offer.clone()).any_bytes(|o| extension_name(o) == extension_name(e))
+            && valid_extension(e)
     })
 }
 
