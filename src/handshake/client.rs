@@ -308,8 +308,10 @@ impl<'h, 'b> Response<'h, 'b> {
             None
         } else {
             let mut tokens = Tokens::new(lines);
-            match (tokens.next(), tokens.next()) {
-                (Some(p), None) if expected.subprotocols.contains(&p) => Some(p),
+            match (tokens.next_bytes(), tokens.next_bytes()) {
+                (Some(p), None) if expected.subprotocols.iter().any(|o| o.as_bytes() == p) => {
+                    core::str::from_utf8(p).ok()
+                }
                 _ => return Err(ResponseError::Subprotocol),
             }
         };

@@ -359,7 +359,7 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Tokens<'b, L> {
     }
 
     /// The next element as bytes, trimmed and non-empty.
-    fn next_bytes(&mut self) -> Option<&'b [u8]> {
+    pub(crate) fn next_bytes(&mut self) -> Option<&'b [u8]> {
         loop {
             while self.rest.is_empty() {
                 self.rest = self.values.next()?;
