@@ -304,19 +304,27 @@ impl<'h, 'b> Response<'h, 'b> {
             return Err(ResponseError::Accept);
         }
         let lines = HeaderValues::new(h, "sec-websocket-protocol");
-        let subprotocol = if lines.clone().next().is_none() {
-            None
-        } else {
-            let mut tokens = Tokens::new(lines);
-            match (tokens.next_bytes(), tokens.next_bytes()) {
-                (Some(p), None) if expected.subprotocols.iter().any(|o| o.as_bytes() == p) => {
-                    core::str::from_utf8(p).ok()
+        let subprotocol = match (lines.clone().next(), expected.subprotocols) {
+            (None, _) => None,
+            (Some(_), []) => return Err(ResponseError::Subprotocol),
+            (Some(_), offered) => {
+                let mut tokens = Tokens::new(lines);
+                match (tokens.next_bytes(), tokens.next_bytes()) {
+                    (Some(p), None) if offered.iter().any(|o| o.as_bytes() == p) => {
+                        core::str::from_utf8(p).ok()
+                    }
+                    _ => return Err(ResponseError::Subprotocol),
                 }
-                _ => return Err(ResponseError::Subprotocol),
             }
         };
+        // What was not offered may not be answered; a client that offers no extensions needs no
+        // list parsing.
         let values = HeaderValues::new(h, "sec-websocket-extensions");
-        if !valid_answer(values, one(expected.extensions.unwrap_or_default())) {
+        let extensions_ok = match expected.extensions {
+            None => Tokens::new(values).next_bytes().is_none(),
+            Some(offer) => valid_answer(values, one(offer)),
+        };
+        if !extensions_ok {
             return Err(ResponseError::Extensions);
         }
         Ok(Accepted {

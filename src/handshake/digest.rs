@@ -20,12 +20,10 @@ pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [u8; 20] {
         0xc3d2_e1f0,
     ];
     let mut first = [0u32; 16];
-    for (w, bytes) in first
-        .iter_mut()
-        .zip(key.chunks_exact(4).chain(GUID.chunks_exact(4)))
-    {
+    for (w, bytes) in first.iter_mut().zip(key.chunks_exact(4)) {
         *w = bytes.iter().fold(0, |w, &b| w << 8 | u32::from(b));
     }
+    first[KEY_LEN / 4..LEN / 4].copy_from_slice(&GUID_WORDS);
     first[LEN / 4] = 0x8000_0000;
     compress(&mut state, first);
     let mut second = [0u32; 16];
@@ -37,6 +35,18 @@ pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [u8; 20] {
     }
     out
 }
+
+/// The [`GUID`] as the big-endian words it fills in the first block.
+const GUID_WORDS: [u32; GUID.len() / 4] = {
+    let mut words = [0u32; GUID.len() / 4];
+    let mut i = 0;
+    while i < words.len() {
+        let at = 4 * i;
+        words[i] = u32::from_be_bytes([GUID[at], GUID[at + 1], GUID[at + 2], GUID[at + 3]]);
+        i += 1;
+    }
+    words
+};
 
 /// One 64-byte block as 16 big-endian words; the message schedule is kept in those 16.
 fn compress(state: &mut [u32; 5], mut w: [u32; 16]) {

@@ -112,6 +112,7 @@ impl<T> Status<T> {
 /// assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
 #[must_use]
+#[inline(always)]
 pub fn accept_key(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
     let mut out = [0u8; ACCEPT_LEN];
     // 20 bytes encode to exactly 28.
