@@ -315,8 +315,6 @@ pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
 pub struct HeaderValues<'h, 'b> {
     headers: core::slice::Iter<'h, Header<'b>>,
     name: &'h str,
-    /// A value of the caller's own (an offer, an answer), yielded before any header line.
-    own: Option<&'b [u8]>,
 }
 
 impl<'h, 'b> HeaderValues<'h, 'b> {
@@ -325,7 +323,6 @@ impl<'h, 'b> HeaderValues<'h, 'b> {
         Self {
             headers: headers.iter(),
             name,
-            own: None,
         }
     }
 }
@@ -334,9 +331,6 @@ impl<'b> Iterator for HeaderValues<'_, 'b> {
     type Item = &'b [u8];
 
     fn next(&mut self) -> Option<&'b [u8]> {
-        if let Some(value) = self.own.take() {
-            return Some(value);
-        }
         let name = self.name;
         self.headers
             .find(|h| h.name.eq_ignore_ascii_case(name))
@@ -402,14 +396,9 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Tokens<'b, L> {
     }
 }
 
-/// One caller-supplied string as the only value of a list, walked by the same code as the
-/// header lines of a head.
-pub(crate) fn one(value: &str) -> HeaderValues<'_, '_> {
-    HeaderValues {
-        headers: [].iter(),
-        name: "",
-        own: Some(value.as_bytes()),
-    }
+/// One caller-supplied string as the only header value of a list.
+pub(crate) fn one(value: &str) -> core::option::IntoIter<&[u8]> {
+    Some(value.as_bytes()).into_iter()
 }
 
 /// Whether `values` hold a list of tokens (subprotocol names, RFC 6455 §4.1), or none at all.
