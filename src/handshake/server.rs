@@ -200,7 +200,8 @@ pub fn parse_request<'h, 'b>(
         return Err(HandshakeError::HeadTooLarge);
     }
     let headers: &'h [Header<'b>] = req.headers;
-    if req.method != Some("GET") {
+    // Slice patterns compare byte by byte; `==` on slices would link a library memcmp.
+    if !matches!(req.method.map(str::as_bytes), Some([b'G', b'E', b'T'])) {
         return Err(HandshakeError::Method);
     }
     if req.version != Some(1) {
@@ -223,7 +224,10 @@ pub fn parse_request<'h, 'b>(
         Ok(key) if is_valid_key(key) => key,
         _ => return Err(HandshakeError::Key),
     };
-    if single(headers, "sec-websocket-version") != Ok(Some(&b"13"[..])) {
+    if !matches!(
+        single(headers, "sec-websocket-version"),
+        Ok(Some([b'1', b'3']))
+    ) {
         return Err(HandshakeError::Version);
     }
     if !valid_token_list(HeaderValues::new(headers, "sec-websocket-protocol")) {

@@ -23,19 +23,16 @@ pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
     // The key as it lines up with `buf[0]`: rotated left by `offset % 4` bytes.
     let key = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32);
     let key = key.to_le_bytes();
-    let mut repeated = [0u8; WORD_LEN];
-    for (r, k) in repeated.iter_mut().zip(key.iter().cycle()) {
-        *r = *k;
-    }
-    let k = Word::from_ne_bytes(repeated);
+    // The key repeated across a word: times 0x..0001_0000_0001.
+    let k = Word::from(u32::from_ne_bytes(key)) * (Word::MAX / Word::from(u32::MAX));
     let mut words = buf.chunks_exact_mut(WORD_LEN);
     for chunk in &mut words {
         let mut bytes = [0u8; WORD_LEN];
         bytes.copy_from_slice(chunk);
         chunk.copy_from_slice(&(Word::from_ne_bytes(bytes) ^ k).to_ne_bytes());
     }
-    for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
-        *byte ^= k;
+    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
+        *byte ^= key[i % 4];
     }
 }
 
