@@ -305,6 +305,7 @@ pub(crate) fn single<'b>(headers: &[Header<'b>], name: &str) -> Result<Option<&'
 
 /// Whether any `name` header line lists `token` (case-insensitive), as in
 /// `Connection: keep-alive, Upgrade`.
+#[inline(never)]
 pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
     let token = token.as_bytes();
     Tokens::new(HeaderValues::new(headers, name)).any_bytes(|t| t.eq_ignore_ascii_case(token))
