@@ -32,7 +32,8 @@ impl fmt::Display for Utf8Error {
 
 impl core::error::Error for Utf8Error {}
 
-/// A streaming UTF-8 validator holding the unfinished tail of the previous chunk.
+/// A streaming UTF-8 validator that remembers, across chunks, how the character in progress
+/// must continue.
 ///
 /// ```
 /// use wsmachine::utf8::{Utf8Error, Utf8Validator};
@@ -47,10 +48,21 @@ impl core::error::Error for Utf8Error {}
 /// assert_eq!(v.feed(b"\xA0\x80"), Err(Utf8Error::InvalidByte { offset: 0 }));
 /// # Ok::<(), Utf8Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Utf8Validator {
-    pending: [u8; 3],
-    len: u8,
+    /// Continuation bytes the character in progress still needs: 0 on a character boundary.
+    need: u8,
+    /// The range the next continuation byte must fall in (Unicode Table 3-7): `80..=BF`, but
+    /// narrower right after `E0`, `ED`, `F0` and `F4`, which rules out overlong forms,
+    /// surrogates and code points above U+10FFFF.
+    low: u8,
+    high: u8,
+}
+
+impl Default for Utf8Validator {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The length of the sequence a valid lead byte starts.
@@ -62,97 +74,83 @@ const fn sequence_len(lead: u8) -> usize {
     }
 }
 
+/// The range of the byte after a valid lead byte.
+const fn second_byte_range(lead: u8) -> (u8, u8) {
+    match lead {
+        0xE0 => (0xA0, 0xBF),
+        0xED => (0x80, 0x9F),
+        0xF0 => (0x90, 0xBF),
+        0xF4 => (0x80, 0x8F),
+        _ => (0x80, 0xBF),
+    }
+}
+
 impl Utf8Validator {
     /// A validator at the start of a message.
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            pending: [0; 3],
-            len: 0,
+            need: 0,
+            low: 0x80,
+            high: 0xBF,
         }
     }
 
     /// Whether the bytes so far end on a character boundary.
     #[must_use]
     pub const fn is_complete(&self) -> bool {
-        self.len == 0
+        self.need == 0
     }
 
     /// Validates the next chunk of the message. On error the validator's state is unspecified;
     /// [`reset`](Self::reset) it before reuse.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
+        // Finish the character the previous chunk left open, one byte at a time.
         let mut start = 0;
-        if self.len > 0 {
-            start = self.finish_pending(chunk)?;
-            if self.len > 0 {
+        while self.need > 0 {
+            let Some(&byte) = chunk.get(start) else {
                 return Ok(());
+            };
+            if byte < self.low || byte > self.high {
+                return Err(Utf8Error::InvalidByte { offset: start });
             }
+            *self = Self {
+                need: self.need - 1,
+                ..Self::new()
+            };
+            start += 1;
         }
         let rest = chunk.get(start..).unwrap_or_default();
-        match core::str::from_utf8(rest) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let at = e.valid_up_to();
-                let tail = rest.get(at..).unwrap_or_default();
-                match e.error_len() {
-                    None => {
-                        // A valid but unfinished sequence of 1 to 3 bytes ends the chunk.
-                        let n = tail.len().min(3);
-                        self.pending[..n].copy_from_slice(&tail[..n]);
-                        self.len = n as u8;
-                        Ok(())
-                    }
-                    Some(n) => {
-                        // `n` bytes form the longest valid prefix of a sequence; when the first
-                        // of them is a valid lead byte, the offending byte is the one after.
-                        let lead_ok = matches!(tail.first(), Some(0xC2..=0xF4));
-                        let bad = if lead_ok { at + n } else { at };
-                        Err(Utf8Error::InvalidByte {
-                            offset: start + bad,
-                        })
-                    }
-                }
-            }
-        }
-    }
-
-    /// Completes the pending sequence from the front of `chunk`; returns how many bytes of
-    /// `chunk` it took. Leaves `len > 0` when `chunk` ran out first.
-    fn finish_pending(&mut self, chunk: &[u8]) -> Result<usize, Utf8Error> {
-        let had = usize::from(self.len);
-        // The pending bytes and what follows them, up to the longest sequence.
-        let [a, b, c] = self.pending;
-        let mut seq = [a, b, c, 0];
-        let after = seq.get_mut(had..).unwrap_or_default();
-        let taken = after.len().min(chunk.len());
-        after
-            .iter_mut()
-            .zip(chunk)
-            .for_each(|(dst, &byte)| *dst = byte);
-        let filled = had + taken;
-        let need = sequence_len(seq[0]);
-        let seq = seq.get(..filled).unwrap_or_default();
-        let error = match core::str::from_utf8(seq) {
-            Ok(_) => None,
-            Err(e) if e.valid_up_to() >= need => None,
-            Err(e) => Some(e.error_len()),
+        let Err(e) = core::str::from_utf8(rest) else {
+            return Ok(());
         };
-        match error {
-            // The character is complete; anything after it is the caller's to check.
-            None => {
-                self.len = 0;
-                Ok(need.saturating_sub(had))
+        let at = e.valid_up_to();
+        let tail = rest.get(at..).unwrap_or_default();
+        match (e.error_len(), tail) {
+            // A valid but unfinished sequence of 1 to 3 bytes ends the chunk: remember what
+            // must follow it.
+            (None, [lead, continued @ ..]) => {
+                let (low, high) = if continued.is_empty() {
+                    second_byte_range(*lead)
+                } else {
+                    (0x80, 0xBF)
+                };
+                let need = sequence_len(*lead).saturating_sub(tail.len());
+                self.need = need as u8;
+                self.low = low;
+                self.high = high;
+                Ok(())
             }
-            // Still unfinished: the chunk was too short to complete it.
-            Some(None) => {
-                self.pending.iter_mut().zip(seq).for_each(|(p, &b)| *p = b);
-                self.len = filled as u8;
-                Ok(chunk.len())
+            // `n` bytes form the longest valid prefix of a sequence; when the first of them is
+            // a valid lead byte, the offending byte is the one after.
+            (Some(n), _) => {
+                let lead_ok = matches!(tail.first(), Some(0xC2..=0xF4));
+                let bad = if lead_ok { at + n } else { at };
+                Err(Utf8Error::InvalidByte {
+                    offset: start + bad,
+                })
             }
-            // The pending lead byte was valid, so the byte after the valid prefix is the bad one.
-            Some(Some(valid_prefix)) => Err(Utf8Error::InvalidByte {
-                offset: valid_prefix.saturating_sub(had),
-            }),
+            (None, []) => Ok(()),
         }
     }
 
@@ -167,9 +165,9 @@ impl Utf8Validator {
         }
     }
 
-    /// Forgets any pending bytes, for the start of a new message.
+    /// Forgets any character in progress, for the start of a new message.
     pub fn reset(&mut self) {
-        self.len = 0;
+        *self = Self::new();
     }
 }
 
