@@ -48,21 +48,16 @@ impl core::error::Error for Utf8Error {}
 /// assert_eq!(v.feed(b"\xA0\x80"), Err(Utf8Error::InvalidByte { offset: 0 }));
 /// # Ok::<(), Utf8Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Utf8Validator {
     /// Continuation bytes the character in progress still needs: 0 on a character boundary.
     need: u8,
-    /// The range the next continuation byte must fall in (Unicode Table 3-7): `80..=BF`, but
-    /// narrower right after `E0`, `ED`, `F0` and `F4`, which rules out overlong forms,
-    /// surrogates and code points above U+10FFFF.
-    low: u8,
-    high: u8,
-}
-
-impl Default for Utf8Validator {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// How much narrower than `80..=BF` the next continuation byte's range is, at each end
+    /// (Unicode Table 3-7): 0 but right after `E0`, `ED`, `F0` and `F4`, where the narrower
+    /// range rules out overlong forms, surrogates and code points above U+10FFFF. Kept as
+    /// distances so that the state at a boundary is all zeros.
+    raise_low: u8,
+    lower_high: u8,
 }
 
 /// The length of the sequence a valid lead byte starts.
@@ -74,14 +69,15 @@ const fn sequence_len(lead: u8) -> usize {
     }
 }
 
-/// The range of the byte after a valid lead byte.
-const fn second_byte_range(lead: u8) -> (u8, u8) {
+/// How much the range of the byte after a valid lead byte is narrower than `80..=BF`, at the
+/// low end and at the high end.
+const fn second_byte_narrowing(lead: u8) -> (u8, u8) {
     match lead {
-        0xE0 => (0xA0, 0xBF),
-        0xED => (0x80, 0x9F),
-        0xF0 => (0x90, 0xBF),
-        0xF4 => (0x80, 0x8F),
-        _ => (0x80, 0xBF),
+        0xE0 => (0x20, 0), // A0..=BF
+        0xED => (0, 0x20), // 80..=9F
+        0xF0 => (0x10, 0), // 90..=BF
+        0xF4 => (0, 0x30), // 80..=8F
+        _ => (0, 0),
     }
 }
 
@@ -91,8 +87,8 @@ impl Utf8Validator {
     pub const fn new() -> Self {
         Self {
             need: 0,
-            low: 0x80,
-            high: 0xBF,
+            raise_low: 0,
+            lower_high: 0,
         }
     }
 
@@ -111,7 +107,7 @@ impl Utf8Validator {
             let Some(&byte) = chunk.get(start) else {
                 return Ok(());
             };
-            if byte < self.low || byte > self.high {
+            if byte < 0x80 + self.raise_low || byte > 0xBF - self.lower_high {
                 return Err(Utf8Error::InvalidByte { offset: start });
             }
             *self = Self {
@@ -130,15 +126,17 @@ impl Utf8Validator {
             // A valid but unfinished sequence of 1 to 3 bytes ends the chunk: remember what
             // must follow it.
             (None, [lead, continued @ ..]) => {
-                let (low, high) = if continued.is_empty() {
-                    second_byte_range(*lead)
+                let (raise_low, lower_high) = if continued.is_empty() {
+                    second_byte_narrowing(*lead)
                 } else {
-                    (0x80, 0xBF)
+                    (0, 0)
                 };
                 let need = sequence_len(*lead).saturating_sub(tail.len());
-                self.need = need as u8;
-                self.low = low;
-                self.high = high;
+                *self = Self {
+                    need: need as u8,
+                    raise_low,
+                    lower_high,
+                };
                 Ok(())
             }
             // `n` bytes form the longest valid prefix of a sequence; when the first of them is
