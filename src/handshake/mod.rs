@@ -230,16 +230,31 @@ impl<'o> Writer<'o> {
     }
 }
 
-/// A `tchar` of RFC 7230 §3.2.6.
-const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
+/// The `tchar`s of RFC 7230 §3.2.6, one bit per ASCII byte (bit `b % 8` of byte `b / 8`):
+/// letters, digits and ``!#$%&'*+-.^_`|~``.
+const TCHARS: [u8; 16] = {
+    let mut map = [0u8; 16];
+    let mut b = 0u8;
+    while b < 128 {
+        let tchar = b.is_ascii_alphanumeric()
+            || matches!(b, b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~');
+        if tchar {
+            map[(b / 8) as usize] |= 1 << (b % 8);
+        }
+        b += 1;
+    }
+    map
+};
 
-/// A non-empty RFC 7230 `token`.
+/// A non-empty RFC 7230 `token`: `tchar`s only.
+#[inline(never)]
 pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    !s.is_empty()
+        && s.iter().all(|&b| {
+            TCHARS
+                .get(usize::from(b / 8))
+                .is_some_and(|bits| bits >> (b % 8) & 1 == 1)
+        })
 }
 
 /// A header value with no control bytes but HTAB: no CR or LF to inject a header with.
@@ -611,6 +626,18 @@ mod tests {
         w.put_dec(426);
         assert_eq!(w.finish(), Ok(3));
         assert_eq!(&buf, b"426");
+    }
+
+    #[test]
+    fn tokens_are_rfc_7230_tchars() {
+        for b in 0..=255u8 {
+            let tchar = matches!(b,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+                | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z');
+            assert_eq!(is_token(&[b]), tchar, "{b:#04x}");
+            assert_eq!(is_token(&[b'a', b, b'z']), tchar, "{b:#04x}");
+        }
+        assert!(!is_token(b""));
     }
 
     #[test]
