@@ -99,9 +99,9 @@ impl<'a> ClientRequest<'a> {
             w.put(b":");
             w.put_dec(usize::from(self.port));
         }
-        w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
-        w.header("Sec-WebSocket-Key", &key);
-        w.put(b"Sec-WebSocket-Version: 13\r\n");
+        w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+        w.put(&key);
+        w.put(b"\r\nSec-WebSocket-Version: 13\r\n");
         if let Some(o) = self.origin {
             w.header("Origin", o.as_bytes());
         }

@@ -335,8 +335,12 @@ impl<'h, 'b> Request<'h, 'b> {
         }
         check_extra_headers(accept.extra_headers)?;
         let mut w = Writer::new(out);
-        w.put(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
-        w.header("Sec-WebSocket-Accept", &accept_key(self.key));
+        w.put(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Accept: ",
+        );
+        w.put(&accept_key(self.key));
+        w.put(b"\r\n");
         if let Some(p) = accept.subprotocol {
             w.header("Sec-WebSocket-Protocol", p.as_bytes());
         }
