@@ -454,17 +454,22 @@ fn extension_name(elem: &[u8]) -> &[u8] {
 /// `extension-param = token [ "=" (token | quoted-string) ]`. A quoted-string must be a plain
 /// token in quotes (§9.1: its unescaped value must be a token); backslash escapes are refused.
 fn valid_extension(elem: &[u8]) -> bool {
-    let (name, mut params) = split_once(elem, b';');
-    if !is_token(trim(name)) {
-        return false;
-    }
-    while let Some(rest) = params {
-        let (param, next) = split_once(rest, b';');
-        let (key, value) = split_once(param, b'=');
-        if !is_token(trim(key)) || value.is_some_and(|v| !is_token(unquote(trim(v)))) {
+    // The extension's name, then its parameters: each a token, a parameter with an optional
+    // `= value`.
+    let mut rest = Some(elem);
+    let mut is_name = true;
+    while let Some(part) = rest {
+        let (part, next) = split_once(part, b';');
+        let (key, value) = split_once(part, b'=');
+        let value_ok = match value {
+            None => true,
+            Some(v) => !is_name && is_token(unquote(trim(v))),
+        };
+        if !is_token(trim(key)) || !value_ok {
             return false;
         }
-        params = next;
+        is_name = false;
+        rest = next;
     }
     true
 }
