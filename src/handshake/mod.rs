@@ -318,12 +318,19 @@ pub(crate) fn single<'b>(headers: &[Header<'b>], name: &str) -> Result<Option<&'
     }
 }
 
+/// ASCII case-insensitive equality, out of line: every header name and token lookup shares
+/// one copy.
+#[inline(never)]
+fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Whether any `name` header line lists `token` (case-insensitive), as in
 /// `Connection: keep-alive, Upgrade`.
 #[inline(never)]
 pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
     let token = token.as_bytes();
-    Tokens::new(HeaderValues::new(headers, name)).any_bytes(|t| t.eq_ignore_ascii_case(token))
+    Tokens::new(HeaderValues::new(headers, name)).any_bytes(|t| same_ignoring_case(t, token))
 }
 
 /// The values of every header line named `name` (case-insensitive), in order.
@@ -349,7 +356,7 @@ impl<'b> Iterator for HeaderValues<'_, 'b> {
     fn next(&mut self) -> Option<&'b [u8]> {
         let name = self.name;
         self.headers
-            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .find(|h| same_ignoring_case(h.name.as_bytes(), name.as_bytes()))
             .map(|h| h.value)
     }
 }
