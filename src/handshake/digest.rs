@@ -50,35 +50,30 @@ const GUID_WORDS: [u32; GUID.len() / 4] = {
 
 /// One 64-byte block as 16 big-endian words; the message schedule is kept in those 16.
 fn compress(state: &mut [u32; 5], mut w: [u32; 16]) {
-    let [mut a, mut b, mut c, mut d, mut e] = *state;
+    const K: [u32; 4] = [0x5a82_7999, 0x6ed9_eba1, 0x8f1b_bcdc, 0xca62_c1d6];
+    let mut s = *state;
     for i in 0..80 {
-        let word = if i < 16 {
-            w[i & 15]
-        } else {
+        if i >= 16 {
             let x = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15];
             w[i & 15] = x.rotate_left(1);
-            w[i & 15]
-        };
-        let (f, k) = match i / 20 {
-            0 => ((b & c) | (!b & d), 0x5a82_7999),
-            1 => (b ^ c ^ d, 0x6ed9_eba1),
-            2 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
-            _ => (b ^ c ^ d, 0xca62_c1d6),
+        }
+        let [a, b, c, d, e] = s;
+        // Ch, Parity, Maj, Parity (RFC 3174 §5).
+        let f = match i / 20 {
+            0 => d ^ (b & (c ^ d)),
+            2 => (b & c) | (d & (b | c)),
+            _ => b ^ c ^ d,
         };
         let t = a
             .rotate_left(5)
             .wrapping_add(f)
             .wrapping_add(e)
-            .wrapping_add(k)
-            .wrapping_add(word);
-        e = d;
-        d = c;
-        c = b.rotate_left(30);
-        b = a;
-        a = t;
+            .wrapping_add(K[i / 20])
+            .wrapping_add(w[i & 15]);
+        s = [t, a, b.rotate_left(30), c, d];
     }
-    for (s, v) in state.iter_mut().zip([a, b, c, d, e]) {
-        *s = s.wrapping_add(v);
+    for (h, v) in state.iter_mut().zip(s) {
+        *h = h.wrapping_add(v);
     }
 }
 
