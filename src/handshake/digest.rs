@@ -9,8 +9,9 @@ use super::{GUID, KEY_LEN};
 
 /// The SHA-1 of a `Sec-WebSocket-Key` value followed by the [`GUID`] (RFC 6455 §4.2.2). The
 /// message is always 60 bytes, so its padded form is known: a first block of the key, the GUID
-/// and the `0x80` pad, and a second block of zeros and the bit length.
-pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [u8; 20] {
+/// and the `0x80` pad, and a second block of zeros and the bit length. The digest comes as its
+/// five big-endian words (`as_flattened` gives the 20 bytes).
+pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [[u8; 4]; 5] {
     const LEN: usize = KEY_LEN + GUID.len();
     let mut state = [
         0x6745_2301,
@@ -29,11 +30,7 @@ pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [u8; 20] {
     let mut second = [0u32; 16];
     second[15] = (LEN * 8) as u32;
     compress(&mut state, second);
-    let mut out = [0u8; 20];
-    for (dst, word) in out.chunks_exact_mut(4).zip(state) {
-        dst.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    state.map(u32::to_be_bytes)
 }
 
 /// The [`GUID`] as the big-endian words it fills in the first block.
@@ -108,7 +105,10 @@ mod tests {
             0xb3, 0x7a, 0x4f, 0x2c, 0xc0, 0x62, 0x4f, 0x16, 0x90, 0xf6, 0x46, 0x06, 0xcf, 0x38,
             0x59, 0x45, 0xb2, 0xbe, 0xc4, 0xea,
         ];
-        assert_eq!(sha1_key_guid(b"dGhlIHNhbXBsZSBub25jZQ=="), expected);
+        assert_eq!(
+            sha1_key_guid(b"dGhlIHNhbXBsZSBub25jZQ==").as_flattened(),
+            expected
+        );
     }
 
     #[test]
@@ -136,7 +136,8 @@ mod tests {
         fn sha1_agrees_with_sha1_smol(key in any::<[u8; KEY_LEN]>()) {
             let mut reference = sha1_smol::Sha1::from(key);
             reference.update(GUID);
-            prop_assert_eq!(sha1_key_guid(&key), reference.digest().bytes());
+            let digest = sha1_key_guid(&key);
+            prop_assert_eq!(digest.as_flattened(), reference.digest().bytes());
         }
 
         #[test]

@@ -116,7 +116,7 @@ impl<T> Status<T> {
 pub fn accept_key(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
     let mut out = [0u8; ACCEPT_LEN];
     // 20 bytes encode to exactly 28.
-    digest::base64(&digest::sha1_key_guid(key), &mut out);
+    digest::base64(digest::sha1_key_guid(key).as_flattened(), &mut out);
     out
 }
 
