@@ -74,9 +74,10 @@ impl<E: Endpoint> Connection<E> {
             }
             return Err(self.protocol_error(ProtocolError::FrameAfterClose));
         }
-        let received = match self.rx.frame {
-            Some(frame) => self.receive_payload(frame, input),
-            None => self.receive_frame(input),
+        let received = if self.rx.frame.is_some() {
+            self.receive_payload(input)
+        } else {
+            self.receive_frame(input)
         }?;
         if received.consumed > 0 {
             self.timer.saw_input();
@@ -113,13 +114,13 @@ impl<E: Endpoint> Connection<E> {
             return Err(self.protocol_error(e));
         }
         let (_, rest) = input.split_at_mut(header_len);
-        let frame = RxFrame {
+        self.rx.frame = Some(RxFrame {
             remaining: header.payload_len,
             mask: header.mask,
             mask_offset: 0,
             fin: header.fin,
-        };
-        let mut received = self.receive_payload(frame, rest)?;
+        });
+        let mut received = self.receive_payload(rest)?;
         received.consumed += header_len;
         Ok(received)
     }
@@ -171,18 +172,13 @@ impl<E: Endpoint> Connection<E> {
     }
 
     /// Hands out as much of the current data frame's payload as `input` holds.
-    fn receive_payload<'a>(
-        &mut self,
-        mut frame: RxFrame,
-        input: &'a mut [u8],
-    ) -> Result<Received<'a>, ReceiveError> {
-        let Some(mut message) = self.rx.message else {
-            // A frame without a message cannot be built by receive_frame.
+    fn receive_payload<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
+        let (Some(frame), Some(message)) = (&mut self.rx.frame, &mut self.rx.message) else {
+            // receive_frame sets both before it comes here.
             return Err(self.protocol_error(ProtocolError::UnexpectedContinuation));
         };
         let n = usize::try_from(frame.remaining).map_or(input.len(), |r| r.min(input.len()));
         if n == 0 && frame.remaining > 0 {
-            self.rx.frame = Some(frame);
             return Ok(NOTHING);
         }
         let (payload, _) = input.split_at_mut(n);
@@ -192,7 +188,16 @@ impl<E: Endpoint> Connection<E> {
         frame.mask_offset = ((usize::from(frame.mask_offset) + n) % 4) as u8;
         frame.remaining -= n as u64;
         let last = frame.fin && frame.remaining == 0;
-        if message.kind == DataKind::Text {
+        let kind = message.kind;
+        let first = !message.started;
+        message.started = true;
+        if frame.remaining == 0 {
+            self.rx.frame = None;
+        }
+        if last {
+            self.rx.message = None;
+        }
+        if kind == DataKind::Text {
             let valid = self.rx.utf8.feed(payload).and_then(|()| {
                 if last {
                     self.rx.utf8.finish()
@@ -204,16 +209,8 @@ impl<E: Endpoint> Connection<E> {
                 return Err(self.protocol_error(ProtocolError::InvalidUtf8));
             }
         }
-        let first = !message.started;
-        message.started = true;
-        self.rx.frame = if frame.remaining > 0 {
-            Some(frame)
-        } else {
-            None
-        };
-        self.rx.message = if last { None } else { Some(message) };
         let chunk = DataChunk {
-            kind: message.kind,
+            kind,
             payload,
             first,
             last,
