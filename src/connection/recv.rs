@@ -137,37 +137,34 @@ impl<E: Endpoint> Connection<E> {
         }
     }
 
-    /// Fragmentation (§5.4) and size limits for a data frame's header.
+    /// Fragmentation (§5.4) and size limits for a data frame's header. The message it starts
+    /// or continues is updated in place (after an error the connection has failed anyway).
     fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        let message = match (header.opcode, self.rx.message) {
+        let message = match (header.opcode, &mut self.rx.message) {
             (Opcode::Continuation, Some(message)) => message,
             (Opcode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
-            (opcode, None) => {
+            (opcode, none) => {
                 self.rx.utf8.reset();
                 let kind = if opcode == Opcode::Text {
                     DataKind::Text
                 } else {
                     DataKind::Binary
                 };
-                RxMessage {
+                none.insert(RxMessage {
                     kind,
                     announced: 0,
                     started: false,
-                }
+                })
             }
         };
         if header.payload_len > self.config.max_frame_size {
             return Err(ProtocolError::FrameTooBig);
         }
-        let announced = message.announced.saturating_add(header.payload_len);
-        if announced > self.config.max_message_size {
+        message.announced = message.announced.saturating_add(header.payload_len);
+        if message.announced > self.config.max_message_size {
             return Err(ProtocolError::MessageTooBig);
         }
-        self.rx.message = Some(RxMessage {
-            announced,
-            ..message
-        });
         Ok(())
     }
 
