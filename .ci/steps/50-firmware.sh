@@ -15,6 +15,11 @@ for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf; d
 done
 
 cd examples/firmware
+# The firmware crate is its own workspace: lint it here.
+cargo fmt -- --check
+cargo clippy --release -- -D warnings
+CARGO_TARGET_DIR=target/defmt cargo clippy --release --features defmt -- -D warnings
+
 QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
   -semihosting-config enable=on,target=native -kernel)
 ELF=target/thumbv7em-none-eabihf/release
