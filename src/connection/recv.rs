@@ -97,10 +97,9 @@ impl<E: Endpoint> Connection<E> {
         // Parsing bounded a control payload to 125 bytes.
         let payload_len = header.payload_len as usize;
         if header.opcode.is_control() {
-            let Some(frame) = input.get_mut(..header_len + payload_len) else {
+            let Some(payload) = input.get_mut(header_len..header_len + payload_len) else {
                 return Ok(NOTHING);
             };
-            let (_, payload) = frame.split_at_mut(header_len);
             if let Some(key) = header.mask {
                 apply_mask(key, 0, payload);
             }
