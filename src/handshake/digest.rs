@@ -13,13 +13,7 @@ use super::{GUID, KEY_LEN};
 /// five big-endian words (`as_flattened` gives the 20 bytes).
 pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [[u8; 4]; 5] {
     const LEN: usize = KEY_LEN + GUID.len();
-    let mut state = [
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ];
+    let mut state = INITIAL_STATE;
     let mut first = [0u32; 16];
     for (w, bytes) in first.iter_mut().zip(key.chunks_exact(4)) {
         *w = bytes.iter().fold(0, |w, &b| w << 8 | u32::from(b));
@@ -32,6 +26,15 @@ pub(crate) fn sha1_key_guid(key: &[u8; KEY_LEN]) -> [[u8; 4]; 5] {
     compress(&mut state, second);
     state.map(u32::to_be_bytes)
 }
+
+/// H0..H4 of RFC 3174 §6.1.
+const INITIAL_STATE: [u32; 5] = [
+    0x6745_2301,
+    0xefcd_ab89,
+    0x98ba_dcfe,
+    0x1032_5476,
+    0xc3d2_e1f0,
+];
 
 /// The [`GUID`] as the big-endian words it fills in the first block.
 const GUID_WORDS: [u32; GUID.len() / 4] = {
