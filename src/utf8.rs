@@ -230,6 +230,25 @@ mod tests {
         }
     }
 
+    /// Every lead byte followed by every second byte, the lead alone in its chunk: the range
+    /// carried across the boundary (narrower after E0, ED, F0, F4) must match `core::str`.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn second_byte_ranges_across_a_chunk_boundary() {
+        for lead in 0xC2..=0xF4u8 {
+            for second in 0..=255u8 {
+                let bytes = [lead, second, 0x80, 0x80];
+                let len = sequence_len(lead).max(2);
+                let bytes = &bytes[..len];
+                assert_eq!(
+                    streamed(bytes, 1),
+                    reference(bytes),
+                    "{lead:#04x} {second:#04x}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn fails_at_the_first_bad_byte_not_at_the_end() {
         let mut v = Utf8Validator::new();
