@@ -70,7 +70,8 @@ pub mod utf8;
 pub mod wire;
 
 pub use connection::{
-    Client, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
+    Client, CloseOutcome, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
+    State,
 };
 pub use error::{ProtocolError, ReceiveError, SendError};
 pub use wire::close::{CloseCode, CloseFrame};

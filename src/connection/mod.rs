@@ -54,17 +54,19 @@ mod endpoint;
 mod event;
 mod recv;
 mod send;
+mod state;
 mod timer;
 
 pub use config::Config;
 pub use endpoint::{Client, Endpoint, Role, Server};
 pub use event::{DataChunk, DataKind, Event, Received};
+pub use state::{CloseOutcome, State};
 pub use timer::TimedOut;
 
 use crate::error::SendError;
 use crate::wire::close::{CloseCode, CloseFrame};
 use crate::wire::frame::{Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use timer::Timer;
+use state::Lifecycle;
 
 /// The smallest receive buffer that can hold any frame header and any whole control frame.
 pub const MIN_RECEIVE_BUFFER: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
@@ -91,34 +93,34 @@ pub const MIN_RECEIVE_BUFFER: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
 /// assert_eq!(&tx[..n], &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// A server connection is `Clone`; a client connection is not: a clone would draw the same
+/// masking keys as the original from a cloned generator, and RFC 6455 §10.3 requires keys an
+/// intermediary cannot predict.
+#[derive(Debug)]
 pub struct Connection<E: Endpoint> {
     endpoint: E,
     config: Config,
     rx: recv::RxState,
     tx: send::TxState,
-    close: CloseState,
-    /// The payload of the pong owed for the latest ping, if one is owed.
-    pong: Option<ControlPayload>,
-    timer: Timer,
+    phase: Lifecycle,
+}
+
+impl Clone for Connection<Server> {
+    fn clone(&self) -> Self {
+        Self {
+            endpoint: Server,
+            config: self.config,
+            rx: self.rx,
+            tx: self.tx,
+            phase: self.phase.clone(),
+        }
+    }
 }
 
 /// A control frame's payload, kept until it is sent. Not zeroed in advance: it only ever
 /// holds what was copied in.
 type ControlPayload = heapless::Vec<u8, MAX_CONTROL_PAYLOAD, u8>;
-
-/// Where the close handshake stands (§7.1).
-#[derive(Debug, Clone, Copy, Default)]
-struct CloseState {
-    /// Our close frame has been written out.
-    sent: bool,
-    /// The peer's close frame has arrived.
-    received: bool,
-    /// The connection failed (protocol error, dead peer, close timeout): no more input.
-    failed: bool,
-    /// A close frame owed to the peer, with this code, not yet written out.
-    queued: Option<CloseCode>,
-}
 
 impl Connection<Server> {
     /// A server connection: expects masked frames and sends unmasked ones.
@@ -144,14 +146,7 @@ impl<E: Endpoint> Connection<E> {
             config,
             rx: recv::RxState::new(),
             tx: send::TxState::new(),
-            close: CloseState {
-                sent: false,
-                received: false,
-                failed: false,
-                queued: None,
-            },
-            pong: None,
-            timer: Timer::new(),
+            phase: Lifecycle::new(),
         }
     }
 
@@ -167,89 +162,126 @@ impl<E: Endpoint> Connection<E> {
         &self.config
     }
 
-    /// Neither side has started the close handshake and the connection has not failed: data
-    /// may flow both ways.
+    /// Where the connection stands: [`State::Open`], [`State::Closing`] or [`State::Closed`].
     #[must_use]
-    pub const fn is_open(&self) -> bool {
-        !self.close.sent
-            && !self.close.received
-            && !self.close.failed
-            && self.close.queued.is_none()
+    pub const fn state(&self) -> State {
+        self.phase.state()
     }
 
-    /// The connection is over: our close frame is written out and the peer's has arrived, or
-    /// the connection failed (or timed out) and its close frame is written out. Close the TCP
-    /// connection now; per §7.1.1 a server closes first, and a client should wait a little for
-    /// the server's FIN before closing its side.
+    /// `state() == State::Open`: neither side has started the close handshake and the
+    /// connection has not failed.
+    #[must_use]
+    pub const fn is_open(&self) -> bool {
+        matches!(self.state(), State::Open)
+    }
+
+    /// `state() == State::Closed`: close the TCP connection now; per §7.1.1 a server closes
+    /// first, and a client should wait a little for the server's FIN before closing its side.
     #[must_use]
     pub const fn is_closed(&self) -> bool {
-        self.close.sent && (self.close.received || self.close.failed)
+        matches!(self.state(), State::Closed)
+    }
+
+    /// How the connection ended, once it is [`State::Closed`].
+    #[must_use]
+    pub const fn close_outcome(&self) -> Option<CloseOutcome> {
+        self.phase.outcome()
     }
 
     /// There is something for [`poll_transmit`](Self::poll_transmit) to write now.
     #[must_use]
-    pub const fn wants_transmit(&self) -> bool {
-        !self.tx.frame_open()
-            && (self.pong.is_some() || self.close.queued.is_some() || self.timer.ping_due())
+    pub fn wants_transmit(&self) -> bool {
+        !self.tx.frame_open() && self.owed_len() > 0
     }
 
-    /// Writes the next frame the connection owes the peer into `out`: a pong, the close reply,
-    /// the close after a failure, or a keepalive ping. Returns its length, or 0 when nothing is
-    /// owed. Call it until it returns 0. Nothing is written while a frame's payload is being
-    /// sent in pieces; a control frame may go between fragments.
+    /// Writes every frame the connection owes the peer into `out`: a pong, a keepalive ping,
+    /// the close reply, or the close after a failure. Returns their length, 0 when nothing is
+    /// owed. Nothing is written while a frame's payload is being sent in pieces; a control
+    /// frame may go between fragments.
     ///
-    /// When `out` is too small the error says how many bytes it needs and the obligation stays
-    /// queued; at most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
+    /// Every `send_*` that starts a frame writes these first anyway, so an application that
+    /// sends can skip this; a loop that only receives must call it after each `receive`.
+    ///
+    /// When `out` is too small the error says how many bytes it needs and nothing changes; at
+    /// most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<usize, SendError> {
         if self.tx.frame_open() {
             return Ok(0);
         }
-        if let Some(payload) = &self.pong {
-            let n = send::encode_frame(&mut self.endpoint, Opcode::Pong, true, payload, out)?;
-            self.pong = None;
-            return Ok(n);
+        let needed = self.owed_len();
+        if out.len() < needed {
+            return Err(SendError::BufferTooSmall { needed });
         }
-        if let Some(code) = self.close.queued {
-            let frame = CloseFrame { code, reason: "" };
-            let n = self.write_close(&frame, out)?;
-            return Ok(n);
-        }
-        if self.timer.ping_due() {
-            let n = send::encode_frame(&mut self.endpoint, Opcode::Ping, true, &[], out)?;
-            self.timer.clear_ping();
-            return Ok(n);
-        }
-        Ok(0)
+        Ok(self.write_owed(out))
     }
 
-    /// Fails the connection with `code` (for instance 1008 for a policy violation, or 1009 when
-    /// a message does not fit the application's buffer): no more input is accepted, and a close
-    /// frame with `code` is queued for [`poll_transmit`](Self::poll_transmit) unless one was
-    /// already sent.
-    pub fn fail(&mut self, code: CloseCode) {
-        self.close.failed = true;
-        self.pong = None;
-        self.timer.clear_ping();
-        if !self.close.sent {
-            let code = if code.is_allowed_on_wire() {
-                code
-            } else {
-                CloseCode::INTERNAL_ERROR
-            };
-            self.close.queued = Some(code);
-        }
+    /// How many bytes the owed frames take on the wire: a pong, then a keepalive ping or the
+    /// close owed.
+    fn owed_len(&self) -> usize {
+        let frame = send::frame_len::<E>;
+        let pong = self.phase.pong().map_or(0, |p| frame(p.len()));
+        let rest = if self.phase.ping_owed() {
+            frame(0)
+        } else {
+            self.phase.owed_close().map_or(0, |code| {
+                frame(CloseFrame { code, reason: "" }.encoded_len())
+            })
+        };
+        pong + rest
     }
 
-    /// Writes our close frame and records it as sent.
+    /// Writes the owed frames into `out`, which holds at least [`owed_len`](Self::owed_len)
+    /// bytes, and returns their length.
+    fn write_owed(&mut self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        if let Some(payload) = self.phase.take_pong() {
+            n += send::encode_frame(&mut self.endpoint, Opcode::Pong, 0, true, &payload, out)
+                .unwrap_or(0);
+        }
+        let rest = out.get_mut(n..).unwrap_or_default();
+        if self.phase.take_ping() {
+            n += send::encode_frame(&mut self.endpoint, Opcode::Ping, 0, true, &[], rest)
+                .unwrap_or(0);
+        } else if let Some(code) = self.phase.owed_close() {
+            n += self
+                .write_close(&CloseFrame { code, reason: "" }, rest)
+                .unwrap_or(0);
+        }
+        n
+    }
+
+    /// Fails the connection with `code` (§7.1.7), for instance 1008 for a policy violation or
+    /// 1009 when a message does not fit the application's buffer: no more input is accepted,
+    /// and a close frame with `code` is owed (written by `poll_transmit` or the next `send_*`)
+    /// unless ours is already out, in which case the connection is closed at once.
+    ///
+    /// A code that may not go on the wire (1005, 1006, 1015, the reserved ranges) is refused
+    /// with [`SendError::InvalidCloseCode`] and changes nothing, as in
+    /// [`send_close`](Self::send_close). Failing a connection that is already closed does
+    /// nothing.
+    pub fn fail(&mut self, code: CloseCode) -> Result<(), SendError> {
+        if !code.is_allowed_on_wire() {
+            return Err(SendError::InvalidCloseCode);
+        }
+        self.phase.fail(code);
+        Ok(())
+    }
+
+    /// The peer ended the stream (a read returned 0 bytes): the connection is
+    /// [`State::Closed`] and anything owed is dropped. Returns how it ended: `clean` when the
+    /// close handshake had completed, otherwise the §7.1.5 code (1006 when no close frame came
+    /// from the peer), which is only ever reported locally.
+    pub fn receive_eof(&mut self) -> CloseOutcome {
+        self.phase.abandon()
+    }
+
+    /// Writes our close frame into `out` and records it as sent.
     fn write_close(&mut self, frame: &CloseFrame<'_>, out: &mut [u8]) -> Result<usize, SendError> {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let len = frame.emit(&mut payload)?;
         let payload = payload.get(..len).unwrap_or_default();
-        let n = send::encode_frame(&mut self.endpoint, Opcode::Close, true, payload, out)?;
-        self.close.sent = true;
-        self.close.queued = None;
-        self.pong = None;
-        self.timer.clear_ping();
+        let n = send::encode_frame(&mut self.endpoint, Opcode::Close, 0, true, payload, out)?;
+        self.phase.close_written();
         Ok(n)
     }
 }

@@ -130,6 +130,7 @@ impl PendingEvent {
                 payload,
             } => Event::Data(DataChunk {
                 kind,
+                rsv: 0,
                 payload: payload.get(rx),
                 first,
                 last,
@@ -162,6 +163,7 @@ impl PendingMessage {
             Message::Ping(p) => control(Event::Ping(p)),
             Message::Pong(p) => control(Event::Pong(p)),
             Message::Close(c) => control(Event::Close(c)),
+            Message::Encoded { kind, payload, .. } => Self::Data(kind, Span::of(rx, payload)),
         }
     }
 
@@ -373,9 +375,9 @@ impl<E: Endpoint> Driver<E> {
         }
         out.started = true;
         let whole = match out.frame {
-            Frame::Message(kind, payload) => conn.send_message(kind, payload, tx),
-            Frame::Fragment(kind, payload, fin) => conn.send_fragment(kind, payload, fin, tx),
-            Frame::Header(kind, len, fin) => conn.send_frame_header(kind, len, fin, tx),
+            Frame::Message(kind, payload) => conn.send_message(kind, 0, payload, tx),
+            Frame::Fragment(kind, payload, fin) => conn.send_fragment(kind, 0, payload, fin, tx),
+            Frame::Header(kind, len, fin) => conn.send_frame_header(kind, 0, len, fin, tx),
             Frame::Payload(payload) => return out.fill(conn, payload, tx, 0),
             Frame::Ping(payload) => conn.send_ping(payload, tx),
             Frame::Pong(payload) => conn.send_pong(payload, tx),
@@ -394,7 +396,7 @@ impl<E: Endpoint> Driver<E> {
             }
             (Err(e), _) => return Err(Error::Send(e)),
         };
-        let header = conn.send_frame_header(kind, payload.len() as u64, fin, tx)?;
+        let header = conn.send_frame_header(kind, 0, payload.len() as u64, fin, tx)?;
         out.fill(conn, payload, tx, header)
     }
 }
