@@ -81,8 +81,9 @@ use rand_core::RngCore;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ReconnectConfig {
     /// The jitter window of the first attempt; it doubles with every attempt after. Default
-    /// 500. A `base_ms` of 0 makes every window 0: reconnect at once (only a Retry-After
-    /// delays).
+    /// 500, for a device that must be back quickly; RFC 6455 §7.2.3 calls 0–5 s a reasonable
+    /// first delay, so a fleet of clients behind one server may want `5_000`. A `base_ms` of 0
+    /// makes every window 0: reconnect at once (only a Retry-After delays).
     pub base_ms: u32,
     /// The largest jitter window: the windows stop doubling here. Default 30 000. A `cap_ms`
     /// below `base_ms` caps the first window too.
@@ -326,6 +327,12 @@ mod tests {
     }
 
     #[test]
+    fn is_small() {
+        assert_eq!(core::mem::size_of::<ReconnectConfig>(), 20);
+        assert!(core::mem::size_of::<Reconnect>() <= 48);
+    }
+
+    #[test]
     fn the_largest_draw_walks_the_doubling_windows_up_to_the_cap() {
         let mut p = policy();
         let mut rng = Constant(u32::MAX);
@@ -531,7 +538,8 @@ mod tests {
     proptest! {
         /// Whatever the configuration, the inputs and their order: every delay lies in
         /// [clamped Retry-After floor, floor + window of its attempt], no window exceeds the
-        /// cap, and the attempt counter only ever counts up by one (saturating) or resets.
+        /// cap, the attempt counter only ever counts up by one (saturating) or resets, and
+        /// `None` (give up) comes exactly when `max_attempts` attempts in a row were made.
         #[test]
         #[cfg_attr(miri, ignore)]
         fn delays_stay_within_floor_and_cap(
@@ -540,6 +548,7 @@ mod tests {
             stable_after_ms in 0u32..100_000,
             max_retry_after_ms in any::<u32>(),
             start_attempts in prop_oneof![0u32..100, (u32::MAX - 5)..=u32::MAX],
+            max_attempts in proptest::option::of(1u32..30),
             seed in 1u32..,
             steps in proptest::collection::vec((0u8..4, any::<u32>(), 0u64..200_000), 1..60),
         ) {
@@ -548,7 +557,7 @@ mod tests {
                 cap_ms,
                 stable_after_ms,
                 max_retry_after_ms,
-                max_attempts: None,
+                max_attempts: max_attempts.and_then(NonZeroU32::new),
             };
             let mut p = Reconnect::new(config);
             p.attempts = start_attempts;
@@ -568,7 +577,16 @@ mod tests {
                     }
                     _ => {
                         let was_up = p.is_connected();
-                        let delay = p.next_delay(now, &mut rng).unwrap();
+                        let mut after_disconnect = p;
+                        after_disconnect.disconnected(now);
+                        let exhausted = max_attempts.is_some_and(|m| after_disconnect.attempts() >= m);
+                        let Some(delay) = p.next_delay(now, &mut rng) else {
+                            // Giving up changes nothing but the implicit disconnect.
+                            prop_assert!(exhausted);
+                            prop_assert_eq!(p, after_disconnect);
+                            continue;
+                        };
+                        prop_assert!(!exhausted);
                         let attempt = if p.attempts() == before.saturating_add(1) {
                             before
                         } else {
