@@ -132,7 +132,7 @@ impl TokenBucket {
         self.refill(now);
         let need = Self::milli(n);
         if self.level >= need {
-            self.level -= need;
+            self.level = self.level.saturating_sub(need);
             true
         } else {
             false
@@ -355,10 +355,11 @@ mod tests {
         fn grants_never_exceed_burst_plus_rate_times_window(
             per_second in prop_oneof![0u32..50, any::<u32>()],
             burst in prop_oneof![0u32..50, any::<u32>()],
+            start in prop_oneof![0u64..10_000, any::<u64>()],
             calls in proptest::collection::vec((-500i64..3_000, op()), 1..80),
         ) {
             let mut b = bucket(per_second, burst);
-            let mut now = 1_000u64;
+            let mut now = start;
             let mut clock = 0u64; // the bucket's own clock: the latest `now`
             let mut grants: Vec<(u64, u64)> = Vec::new();
             for (dt, op) in calls {
@@ -371,7 +372,7 @@ mod tests {
                         if b.try_take(now, n) {
                             grants.push((clock, u64::from(n)));
                             prop_assert_eq!(ready, Some(now));
-                        } else if let Some(at) = ready {
+                        } else if let Some(at) = ready.filter(|&at| at < u64::MAX) {
                             // `ready_at` is exact: refused just before, granted at it.
                             prop_assert!(at > now);
                             let mut early = before;
