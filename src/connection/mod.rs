@@ -52,6 +52,7 @@
 mod config;
 mod endpoint;
 mod event;
+pub(crate) mod rate;
 mod recv;
 mod send;
 mod state;
