@@ -10,44 +10,73 @@
 //! # Method groups
 //!
 //! - **Constructors**: [`Connection::server`], [`Connection::client`].
-//! - **Getters**: [`role`](Connection::role), [`config`](Connection::config),
-//!   [`is_open`](Connection::is_open), [`is_closed`](Connection::is_closed),
-//!   [`wants_transmit`](Connection::wants_transmit).
+//! - **Getters**: [`state`](Connection::state) (one [`State`]: open, closing, closed),
+//!   [`close_outcome`](Connection::close_outcome), [`role`](Connection::role),
+//!   [`config`](Connection::config), [`wants_transmit`](Connection::wants_transmit), and the
+//!   shorthands [`is_open`](Connection::is_open), [`is_closed`](Connection::is_closed).
 //! - **Input**: [`receive`](Connection::receive) takes received bytes and returns how many it
-//!   consumed and at most one [`Event`] borrowing them.
-//! - **Obligations**: [`poll_transmit`](Connection::poll_transmit) writes the frames the
-//!   connection owes the peer: pongs, the close reply, the close after a protocol error, the
-//!   keepalive ping.
+//!   consumed and at most one [`Event`] borrowing them; [`receive_eof`](Connection::receive_eof)
+//!   says the peer ended the stream.
 //! - **Output**: `send_*` encode frames into a caller buffer: whole messages
-//!   ([`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary)),
-//!   fragments ([`send_fragment`](Connection::send_fragment)), one frame in pieces
+//!   ([`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary),
+//!   [`send_message`](Connection::send_message)), fragments
+//!   ([`send_fragment`](Connection::send_fragment)), one frame in pieces
 //!   ([`send_frame_header`](Connection::send_frame_header) then
 //!   [`send_payload`](Connection::send_payload) or
 //!   [`mask_payload_in_place`](Connection::mask_payload_in_place)), controls
 //!   ([`send_ping`](Connection::send_ping), [`send_pong`](Connection::send_pong),
 //!   [`send_close`](Connection::send_close)), and [`fail`](Connection::fail).
+//! - **Obligations**: [`poll_transmit`](Connection::poll_transmit) writes the frames the
+//!   connection owes the peer: a pong, the keepalive ping, the close reply, the close after a
+//!   failure.
 //! - **Time**: [`poll_timeout`](Connection::poll_timeout) and
 //!   [`handle_timeout`](Connection::handle_timeout), safe to call too often.
+//!
+//! # Two rules that keep obligations from starving
+//!
+//! 1. Every `send_*` that starts a frame first writes what the connection owes into the same
+//!    buffer and returns the total. An application that sends as well as receives never has
+//!    to think about pongs or close replies. Once the connection is closing, a send is refused
+//!    with [`SendError::Closing`]`{ written }`: `out[..written]` is the close it owed, to be
+//!    written like any other output.
+//! 2. A loop that only receives calls [`poll_transmit`](Connection::poll_transmit) after each
+//!    `receive` (and after `handle_timeout`) and writes what it returns.
+//!
+//! And while the connection is closing a deadline runs (`close_timeout`) whatever it waits
+//! for, so calling `handle_timeout` at [`poll_timeout`](Connection::poll_timeout) always ends
+//! in [`State::Closed`]: no sequence of calls leaves a connection that never closes.
 //!
 //! # Call order
 //!
 //! ```text
 //! loop {
-//!     read bytes into rx[filled..]
+//!     read bytes into rx[filled..]            (0 bytes: conn.receive_eof(), then stop)
 //!     loop { conn.receive(&mut rx[..filled]) -> Received { consumed, event }
 //!            handle event; drop `consumed` bytes from the front of rx
 //!            stop when consumed == 0 and event is None (more bytes needed) }
-//!     while conn.poll_transmit(&mut tx)? > 0 { write tx }    // pongs, close replies
-//!     conn.send_*(.., &mut tx)? ; write tx                    // your messages
+//!     conn.send_*(.., &mut tx)? ; write tx     // your messages, after anything owed
+//!     n = conn.poll_transmit(&mut tx)? ; write tx[..n]   // if you sent nothing
 //!     conn.handle_timeout(now) when now >= conn.poll_timeout()
-//!     if conn.is_closed() { close the TCP connection (a client waits for the server's FIN) }
+//!     match conn.state() { Closed => break, _ => {} }
 //! }
+//! then close the socket (see below)
 //! ```
 //!
 //! Unconsumed bytes must be presented again: a frame header, or a whole control frame (at most
 //! [`MIN_RECEIVE_BUFFER`] bytes), is only consumed once all of it is there. Data payloads are
 //! handed out as soon as any of their bytes are there, so a message of any size streams through
 //! a small buffer.
+//!
+//! # Closing the socket
+//!
+//! When [`State::Closed`] is reached, the last close frame may still sit in your transmit
+//! buffer or the kernel's. Dropping a TCP socket that has unread input makes the kernel send a
+//! reset, which can destroy that close frame before the peer reads it (this is what usually
+//! happens after a protocol error, when the peer is still sending). A hand-written loop
+//! therefore: writes everything the connection wrote, half-closes the socket (`shutdown` of the
+//! write side), reads and discards input for a bounded time or number of bytes until the peer
+//! closes its side, and only then drops the socket. §7.1.1: a server closes first; a client
+//! waits a little for the server to close.
 
 mod config;
 mod endpoint;
@@ -192,7 +221,7 @@ impl<E: Endpoint> Connection<E> {
     /// There is something for [`poll_transmit`](Self::poll_transmit) to write now.
     #[must_use]
     pub fn wants_transmit(&self) -> bool {
-        !self.tx.frame_open() && self.owed_len() > 0
+        !self.tx.frame_open() && self.owed_len(true) > 0
     }
 
     /// Writes every frame the connection owes the peer into `out`: a pong, a keepalive ping,
@@ -209,31 +238,31 @@ impl<E: Endpoint> Connection<E> {
         if self.tx.frame_open() {
             return Ok(0);
         }
-        let needed = self.owed_len();
+        let needed = self.owed_len(true);
         if out.len() < needed {
             return Err(SendError::BufferTooSmall { needed });
         }
-        Ok(self.write_owed(out))
+        Ok(self.write_owed(out, true))
     }
 
-    /// How many bytes the owed frames take on the wire: a pong, then a keepalive ping or the
-    /// close owed.
-    fn owed_len(&self) -> usize {
-        let frame = send::frame_len::<E>;
+    /// How many bytes the owed frames take on the wire: a pong, then a keepalive ping or, with
+    /// `close`, the close owed.
+    fn owed_len(&self, close: bool) -> usize {
+        let frame = send::control_frame_len::<E>;
         let pong = self.phase.pong().map_or(0, |p| frame(p.len()));
         let rest = if self.phase.ping_owed() {
             frame(0)
         } else {
-            self.phase.owed_close().map_or(0, |code| {
+            self.phase.owed_close().filter(|_| close).map_or(0, |code| {
                 frame(CloseFrame { code, reason: "" }.encoded_len())
             })
         };
         pong + rest
     }
 
-    /// Writes the owed frames into `out`, which holds at least [`owed_len`](Self::owed_len)
-    /// bytes, and returns their length.
-    fn write_owed(&mut self, out: &mut [u8]) -> usize {
+    /// Writes the owed frames (the close only with `close`) into `out`, which holds at least
+    /// [`owed_len`](Self::owed_len) bytes, and returns their length.
+    fn write_owed(&mut self, out: &mut [u8], close: bool) -> usize {
         let mut n = 0;
         if let Some(payload) = self.phase.take_pong() {
             n += send::encode_frame(&mut self.endpoint, Opcode::Pong, 0, true, &payload, out)
@@ -243,7 +272,7 @@ impl<E: Endpoint> Connection<E> {
         if self.phase.take_ping() {
             n += send::encode_frame(&mut self.endpoint, Opcode::Ping, 0, true, &[], rest)
                 .unwrap_or(0);
-        } else if let Some(code) = self.phase.owed_close() {
+        } else if let Some(code) = self.phase.owed_close().filter(|_| close) {
             n += self
                 .write_close(&CloseFrame { code, reason: "" }, rest)
                 .unwrap_or(0);

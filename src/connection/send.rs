@@ -1,6 +1,6 @@
 //! Sending: messages, fragments and frames in pieces into caller buffers (RFC 6455 §5.1–§5.5).
 //!
-//! Every call that starts a frame goes through one path, [`Connection::start_frame`]: it writes
+//! Every call that starts a frame goes through one path, `Connection::begin_frame`: it writes
 //! what the connection owes (a pong, a keepalive ping, the close reply, the close after a
 //! failure) before the frame, into the same buffer, all or nothing. So an application that
 //! only sends and receives never starves an obligation.
@@ -44,6 +44,16 @@ impl TxState {
 pub(super) fn frame_len<E: Endpoint>(payload_len: usize) -> usize {
     let header = sized_header::<E>(Opcode::Binary, 0, true, payload_len as u64);
     header.encoded_len().saturating_add(payload_len)
+}
+
+/// The bytes a control frame (at most 125 bytes of payload) takes on the wire for endpoint `E`.
+pub(super) const fn control_frame_len<E: Endpoint>(payload_len: usize) -> usize {
+    let mask = if matches!(E::ROLE, super::Role::Client) {
+        4
+    } else {
+        0
+    };
+    2 + mask + payload_len
 }
 
 /// A header for endpoint `E` whose length is the one on the wire: a client's carries a
@@ -125,10 +135,17 @@ impl<E: Endpoint> Connection<E> {
             Some(_) => Err(SendError::MessageInProgress),
             None => self.check_rsv(rsv),
         };
-        let opcode = data_opcode(kind);
-        self.start_frame(allowed, frame_len::<E>(payload.len()), out, |conn, out| {
-            encode_frame(&mut conn.endpoint, opcode, rsv, true, payload, out)
-        })
+        let n = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
+        let rest = out.get_mut(n..).unwrap_or_default();
+        let frame = encode_frame(
+            &mut self.endpoint,
+            data_opcode(kind),
+            rsv,
+            true,
+            payload,
+            rest,
+        )?;
+        Ok(n + frame)
     }
 
     /// Sends one fragment of a message (§5.4): the first call starts a message of `kind` with
@@ -146,11 +163,11 @@ impl<E: Endpoint> Connection<E> {
         let next = self.next_data_frame(kind, rsv);
         let allowed = next.map(|_| ());
         let (opcode, frame_rsv) = next.unwrap_or((Opcode::Continuation, 0));
-        self.start_frame(allowed, frame_len::<E>(payload.len()), out, |conn, out| {
-            let n = encode_frame(&mut conn.endpoint, opcode, frame_rsv, fin, payload, out)?;
-            conn.tx.message = if fin { None } else { Some((kind, rsv)) };
-            Ok(n)
-        })
+        let n = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
+        let rest = out.get_mut(n..).unwrap_or_default();
+        let frame = encode_frame(&mut self.endpoint, opcode, frame_rsv, fin, payload, rest)?;
+        self.tx.message = if fin { None } else { Some((kind, rsv)) };
+        Ok(n + frame)
     }
 
     /// Starts a frame of `payload_len` bytes whose payload is written afterwards in pieces,
@@ -177,17 +194,17 @@ impl<E: Endpoint> Connection<E> {
         };
         let (opcode, frame_rsv) = next.unwrap_or((Opcode::Continuation, 0));
         let header = sized_header::<E>(opcode, frame_rsv, fin, payload_len);
-        self.start_frame(allowed, header.encoded_len(), out, |conn, out| {
-            let mask = conn.endpoint.mask_key();
-            let n = FrameHeader { mask, ..header }.emit(out)?;
-            conn.tx = TxState {
-                message: if fin { None } else { Some((kind, rsv)) },
-                remaining: payload_len,
-                mask,
-                mask_offset: 0,
-            };
-            Ok(n)
-        })
+        let n = self.begin_frame(allowed, header.encoded_len(), out, false)?;
+        let rest = out.get_mut(n..).unwrap_or_default();
+        let mask = self.endpoint.mask_key();
+        let len = FrameHeader { mask, ..header }.emit(rest)?;
+        self.tx = TxState {
+            message: if fin { None } else { Some((kind, rsv)) },
+            remaining: payload_len,
+            mask,
+            mask_offset: 0,
+        };
+        Ok(n + len)
     }
 
     /// Copies the next piece of the current frame's payload into `out`, masked for a client.
@@ -238,16 +255,9 @@ impl<E: Endpoint> Connection<E> {
     ) -> Result<usize, SendError> {
         let frame = CloseFrame { code, reason };
         let len = frame_len::<E>(frame.encoded_len());
-        let valid = frame.validate();
-        if self.phase.reply_owed() && !self.tx.frame_open() {
-            // Our own close replaces the echo the peer is owed.
-            valid?;
-            if out.len() < len {
-                return Err(SendError::BufferTooSmall { needed: len });
-            }
-            return self.write_close(&frame, out);
-        }
-        self.start_frame(valid, len, out, |conn, out| conn.write_close(&frame, out))
+        let n = self.begin_frame(frame.validate(), len, out, true)?;
+        let rest = out.get_mut(n..).unwrap_or_default();
+        Ok(n + self.write_close(&frame, rest)?)
     }
 
     fn send_control(
@@ -261,34 +271,39 @@ impl<E: Endpoint> Connection<E> {
         } else {
             Ok(())
         };
-        self.start_frame(allowed, frame_len::<E>(payload.len()), out, |conn, out| {
-            encode_frame(&mut conn.endpoint, opcode, 0, true, payload, out)
-        })
+        let n = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
+        let rest = out.get_mut(n..).unwrap_or_default();
+        Ok(n + encode_frame(&mut self.endpoint, opcode, 0, true, payload, rest)?)
     }
 
     /// The one path by which a frame starts. Refuses it while a frame's payload is open; once
     /// the connection is closing, refuses it but writes the close it owes
-    /// ([`SendError::Closing`]); otherwise applies `allowed` (the frame's own checks), then
-    /// writes the owed frames and the `frame_len` bytes of `write`, all or nothing.
-    fn start_frame(
+    /// ([`SendError::Closing`]), except that our own `close` may answer the peer's in place of
+    /// the echo; otherwise applies `allowed` (the frame's own checks), checks that the owed
+    /// frames and the `frame_len` bytes of the frame fit, and writes the owed frames. Returns
+    /// their length: the frame goes after them.
+    #[inline(always)]
+    fn begin_frame(
         &mut self,
         allowed: Result<(), SendError>,
         frame_len: usize,
         out: &mut [u8],
-        write: impl FnOnce(&mut Self, &mut [u8]) -> Result<usize, SendError>,
+        close: bool,
     ) -> Result<usize, SendError> {
         if self.tx.frame_open() {
             return Err(SendError::FrameInProgress);
         }
-        let owed = self.owed_len();
-        if out.len() < owed {
-            return Err(SendError::BufferTooSmall { needed: owed });
-        }
-        if !self.is_open() {
+        // Our close replacing the echo owes everything else first; any other frame owes all.
+        let replaces_reply = close && self.phase.reply_owed();
+        let owed = self.owed_len(!replaces_reply);
+        if !self.is_open() && !replaces_reply {
             if owed == 0 {
                 return Err(SendError::Closed);
             }
-            let written = self.write_owed(out);
+            if out.len() < owed {
+                return Err(SendError::BufferTooSmall { needed: owed });
+            }
+            let written = self.write_owed(out, true);
             return Err(SendError::Closing { written });
         }
         allowed?;
@@ -296,9 +311,7 @@ impl<E: Endpoint> Connection<E> {
         if out.len() < needed {
             return Err(SendError::BufferTooSmall { needed });
         }
-        let n = self.write_owed(out);
-        let rest = out.get_mut(n..).unwrap_or_default();
-        Ok(n + write(self, rest)?)
+        Ok(self.write_owed(out, !replaces_reply))
     }
 
     /// RSV bits a sent message may carry: those of a negotiated extension.

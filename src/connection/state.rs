@@ -58,6 +58,8 @@ pub(super) struct Lifecycle {
     /// The running timer's deadline, when [`Phase`] says one is armed: the keepalive's while
     /// open, the close's while closing.
     deadline: u64,
+    /// Input was consumed since the last `handle_timeout`; read only while open.
+    input_seen: bool,
 }
 
 /// The phase of a connection, with the data each phase needs.
@@ -69,8 +71,6 @@ enum Phase {
         ping: bool,
         /// Where the keepalive timer stands.
         keepalive: Keepalive,
-        /// Input was consumed since the last `handle_timeout`.
-        input_seen: bool,
     },
     /// The close handshake has begun, or the connection failed.
     Closing {
@@ -147,10 +147,10 @@ impl Lifecycle {
             phase: Phase::Open {
                 ping: false,
                 keepalive: Keepalive::Idle,
-                input_seen: false,
             },
             pong: None,
             deadline: 0,
+            input_seen: false,
         }
     }
 
@@ -237,9 +237,7 @@ impl Lifecycle {
 
     /// Input was consumed: the keepalive's next ping moves back.
     pub(super) fn input_seen(&mut self) {
-        if let Phase::Open { input_seen, .. } = &mut self.phase {
-            *input_seen = true;
-        }
+        self.input_seen = true;
     }
 
     /// The peer's close frame arrived with `code`.
@@ -359,13 +357,9 @@ impl Lifecycle {
     /// Advances the running timer to `now`.
     pub(super) fn handle_timeout(&mut self, now: u64, t: &Timeouts) -> Option<Expired> {
         match &mut self.phase {
-            Phase::Open {
-                ping,
-                keepalive,
-                input_seen,
-            } => {
+            Phase::Open { ping, keepalive } => {
                 let interval = t.keepalive_interval?;
-                if core::mem::take(input_seen) || *keepalive == Keepalive::Idle {
+                if core::mem::take(&mut self.input_seen) || *keepalive == Keepalive::Idle {
                     *keepalive = Keepalive::Ping;
                     self.deadline = now.saturating_add(interval);
                 }
