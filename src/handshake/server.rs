@@ -11,11 +11,11 @@ use core::fmt;
 
 use httparse::Header;
 
-use super::{
-    accept_key, check_extra_headers, has_token, header, is_extension_list, is_valid_key, one,
-    single, valid_answer, valid_extension_list, valid_token_list, Extensions, HeaderValues, Status,
-    Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN, KEY_LEN,
-};
+use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
+use super::headers::{has_token, header, one, single, valid_token_list, HeaderValues, Tokens};
+use super::key::{accept_key, is_valid_key, KEY_LEN};
+use super::write::{check_extra_headers, WriteError, Writer};
+use super::{Status, DEFAULT_MAX_HEAD_LEN};
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
 /// `Origin`; other clients may send anything, or nothing.
