@@ -69,6 +69,16 @@ pub mod message;
 pub mod utf8;
 pub mod wire;
 
+/// The `rand_core` this crate's API takes randomness through ([`rand_core::RngCore`] for
+/// [`Connection::client`] and [`handshake::client::ClientRequest::write_with_rng`]), so that
+/// callers need not add a matching version by hand.
+pub use rand_core;
+
+/// The `httparse` whose header type the handshake parsers take and return
+/// ([`httparse::Header`], [`httparse::EMPTY_HEADER`]), so that callers need not add a matching
+/// version by hand.
+pub use httparse;
+
 pub use connection::{
     Client, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
 };
