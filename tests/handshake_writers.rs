@@ -6,7 +6,7 @@ mod handshake_util;
 use handshake_util::*;
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::handshake::server::{write_rejection, Accept, HandshakeError};
-use wsmachine::handshake::WriteError;
+use wsmachine::handshake::{Rejection, WriteError};
 
 #[test]
 fn rejection_into_small_buffer_says_how_much() {
@@ -263,4 +263,145 @@ fn client_request_refuses_injection() {
         reserved.write(&NONCE, &mut out).err(),
         Some(WriteError::ReservedHeader)
     );
+}
+
+/// The 101, a rejection and the client's request check extra headers by the same rules: each
+/// hostile header gets the same answer from all three, and nothing is written.
+#[test]
+fn extra_headers_one_rule_for_every_writer() {
+    let cases: &[((&str, &str), Option<WriteError>)] = &[
+        (("Set-Cookie", "id=1; HttpOnly"), None),
+        (("X-Tab", "a\tb"), None),
+        (
+            ("X", "1\r\nSet-Cookie: evil=1"),
+            Some(WriteError::InvalidHeader),
+        ),
+        (
+            ("X", "1\nSet-Cookie: evil=1"),
+            Some(WriteError::InvalidHeader),
+        ),
+        (
+            ("X", "1\rSet-Cookie: evil=1"),
+            Some(WriteError::InvalidHeader),
+        ),
+        (("X", "a\0b"), Some(WriteError::InvalidHeader)),
+        (
+            ("X", "\r\n\r\nHTTP/1.1 200 OK"),
+            Some(WriteError::InvalidHeader),
+        ),
+        (("X\r\nSet-Cookie", "evil"), Some(WriteError::InvalidHeader)),
+        (("X: y\r\nZ", "1"), Some(WriteError::InvalidHeader)),
+        (("", "1"), Some(WriteError::InvalidHeader)),
+        (("Content-Length", "0"), Some(WriteError::ReservedHeader)),
+        (
+            ("transfer-encoding", "chunked"),
+            Some(WriteError::ReservedHeader),
+        ),
+        (
+            ("CONNECTION", "keep-alive"),
+            Some(WriteError::ReservedHeader),
+        ),
+        (("Upgrade", "h2c"), Some(WriteError::ReservedHeader)),
+        (
+            ("Sec-WebSocket-Accept", "forged"),
+            Some(WriteError::ReservedHeader),
+        ),
+        (
+            ("Sec-WebSocket-Version", "8"),
+            Some(WriteError::ReservedHeader),
+        ),
+        (("Host", "evil.test"), Some(WriteError::ReservedHeader)),
+    ];
+    for &(header, expected) in cases {
+        let headers = [header];
+        let accept = Accept {
+            extra_headers: &headers,
+            ..Accept::default()
+        };
+        let rejection = Rejection {
+            headers: &headers,
+            ..Rejection::forbidden()
+        };
+        let request = ClientRequest {
+            extra_headers: &headers,
+            ..ClientRequest::new("a.test", "/")
+        };
+        for writer in ["101", "rejection", "request"] {
+            let mut out = [0u8; 1024];
+            let result = match writer {
+                "101" => accept_with(&accept, &mut out),
+                "rejection" => rejection.write(&mut out),
+                _ => request.write(&NONCE, &mut out).map(|(n, _)| n),
+            };
+            match expected {
+                Some(err) => assert_eq!(result, Err(err), "{writer} {header:?}"),
+                None => {
+                    let n = result.unwrap_or_else(|e| panic!("{writer} {header:?}: {e:?}"));
+                    let line = format!("\r\n{}: {}\r\n", header.0, header.1);
+                    assert!(out[..n].windows(line.len()).any(|w| w == line.as_bytes()));
+                }
+            }
+        }
+    }
+}
+
+/// A policy refusal written by the caller reads back, on the client, as that status with its
+/// headers.
+#[test]
+fn policy_rejections_read_back_on_the_client() {
+    let rejections = [
+        Rejection::unauthorized_bearer(Some("chat")),
+        Rejection::not_found(),
+        Rejection::too_many_requests(Some(30)),
+        Rejection::service_unavailable(None),
+        Rejection {
+            headers: &[("Location", "wss://other.test/chat")],
+            ..Rejection::new(307, "Temporary Redirect")
+        },
+        Rejection {
+            headers: &[("Content-Type", "text/plain")],
+            body: b"no",
+            ..Rejection::forbidden()
+        },
+    ];
+    for r in rejections {
+        let mut out = [0u8; 512];
+        let n = r.write(&mut out).unwrap();
+        let mut headers = [httparse::EMPTY_HEADER; 8];
+        let mut response = httparse::Response::new(&mut headers);
+        let head = match response.parse(&out[..n]).unwrap() {
+            httparse::Status::Complete(len) => len,
+            httparse::Status::Partial => panic!("partial"),
+        };
+        assert_eq!(response.code, Some(r.status));
+        assert_eq!(response.reason, Some(r.reason));
+        assert_eq!(&out[head..n], r.body);
+        let get = |name: &str| {
+            let mut values = response.headers.iter().filter(|h| h.name == name);
+            let v = values.next().map(|h| std::str::from_utf8(h.value).unwrap());
+            assert!(values.next().is_none(), "{name} repeated");
+            v
+        };
+        assert_eq!(
+            get("Content-Length"),
+            Some(r.body.len().to_string().as_str())
+        );
+        assert_eq!(get("Connection"), Some("close"));
+        assert_eq!(
+            get("Retry-After").map(|v| v.parse::<u32>().unwrap()),
+            r.retry_after
+        );
+        for (name, value) in r.headers {
+            assert_eq!(get(name), Some(*value));
+        }
+        if r.status == 401 {
+            assert_eq!(get("WWW-Authenticate"), Some("Bearer realm=\"chat\""));
+        }
+        assert_eq!(
+            response.headers.len(),
+            2 + r.headers.len()
+                + usize::from(r.retry_after.is_some())
+                + usize::from(r.challenge.is_some())
+        );
+    }
 }

@@ -16,7 +16,7 @@ use super::headers::{
     has_token, header, is_field_value, is_token, one, single, HeaderValues, Tokens,
 };
 use super::key::{accept_key, ACCEPT_LEN, KEY_LEN};
-use super::write::{check_extra_headers, WriteError, Writer};
+use super::write::{check_headers, WriteError, Writer};
 use super::Status;
 
 /// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
@@ -39,7 +39,10 @@ pub struct ClientRequest<'a> {
     pub subprotocols: &'a [&'a str],
     /// The `Sec-WebSocket-Extensions` offer, such as `permessage-deflate; client_max_window_bits`.
     pub extensions: Option<&'a str>,
-    /// More headers, such as `Authorization`: no CR or LF, and none the handshake writes itself.
+    /// More headers, such as `Authorization`: checked by the same rules as the server's
+    /// [`Accept::extra_headers`](super::server::Accept::extra_headers) and a
+    /// [`Rejection`](super::Rejection)'s headers (token names, no CR, LF, NUL or other control
+    /// byte but HTAB in values, none the writer owns: [`WriteError::ReservedHeader`]).
     pub extra_headers: &'a [(&'a str, &'a str)],
 }
 
@@ -82,7 +85,7 @@ impl<'a> ClientRequest<'a> {
         if !ok {
             return Err(WriteError::InvalidHeader);
         }
-        check_extra_headers(self.extra_headers)?;
+        check_headers(self.extra_headers)?;
 
         let mut key = [0u8; KEY_LEN];
         // 16 bytes encode to exactly 24.
@@ -99,7 +102,7 @@ impl<'a> ClientRequest<'a> {
         w.put(self.host.as_bytes());
         if self.port != if self.secure { 443 } else { 80 } {
             w.put(b":");
-            w.put_dec(usize::from(self.port));
+            w.put_dec(u32::from(self.port));
         }
         w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
         w.put(&key);

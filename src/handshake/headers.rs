@@ -79,7 +79,7 @@ pub(crate) fn single<'b>(headers: &[Header<'b>], name: &str) -> Result<Option<&'
 /// ASCII case-insensitive equality, out of line: every header name and token lookup shares
 /// one copy.
 #[inline(never)]
-fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 

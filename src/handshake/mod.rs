@@ -12,7 +12,8 @@
 //! | `digest.rs` | the SHA-1 and base64 behind the accept key, written for flash |
 //! | `headers.rs` | header lookup ([`header`], [`has_token`], [`HeaderValues`]) and token lists ([`Tokens`]) |
 //! | `extensions.rs` | the §9.1 extension grammar: [`Extensions`], [`Extension`], [`ExtensionParams`] |
-//! | `write.rs` | the head writer: [`WriteError`] and the checks on caller-supplied headers |
+//! | `write.rs` | the head writer: [`WriteError`] and the one check on caller-supplied headers |
+//! | `rejection.rs` | a refusal the caller builds: [`Rejection`], [`Challenge`] (RFC 9110 §15) |
 //!
 //! Nothing here allocates or keeps state. Heads are parsed with `httparse` into a header array
 //! the caller supplies; everything returned borrows from the input. Responses and requests are
@@ -70,6 +71,7 @@ mod extensions;
 pub mod h2;
 mod headers;
 mod key;
+mod rejection;
 pub mod server;
 mod write;
 
@@ -77,6 +79,7 @@ pub use crate::wire::frame::Status;
 pub use extensions::{Extension, ExtensionParams, Extensions};
 pub use headers::{has_token, header, HeaderValues, Tokens};
 pub use key::{accept_key, is_valid_key, ACCEPT_LEN, GUID, KEY_LEN};
+pub use rejection::{Challenge, Rejection, MAX_REJECTION_BODY};
 pub use server::write_rejection;
 pub use write::WriteError;
 

@@ -5,7 +5,9 @@
 //! subprotocols and extensions and any other header, all borrowed from the input, and writes the
 //! `101 Switching Protocols` response with [`Request::accept`] (§4.2.2). An invalid one is a
 //! [`HandshakeError`]: [`HandshakeError::status_code`] says which HTTP status it deserves and
-//! [`write_rejection`] writes that response (§4.2.2, §4.4).
+//! [`write_rejection`] writes that response (§4.2.2, §4.4). A valid request that the server's
+//! policy refuses (no credentials, no such path, too many connections) is answered with a
+//! [`Rejection`] the caller builds.
 
 use core::fmt;
 
@@ -14,7 +16,8 @@ use httparse::Header;
 use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
 use super::headers::{has_token, header, one, single, valid_token_list, HeaderValues, Tokens};
 use super::key::{accept_key, is_valid_key, KEY_LEN};
-use super::write::{check_extra_headers, WriteError, Writer};
+use super::rejection::Rejection;
+use super::write::{check_headers, WriteError, Writer};
 use super::{Status, DEFAULT_MAX_HEAD_LEN};
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
@@ -108,6 +111,41 @@ impl HandshakeError {
         }
     }
 
+    /// The response refusing the request: the [`status_code`](Self::status_code) with its
+    /// reason phrase, `Content-Type: text/plain`, and a short reason (the [`Display`] text) as
+    /// the body. A 426 also carries `Upgrade: websocket` and `Sec-WebSocket-Version: 13`
+    /// (RFC 6455 §4.4), which the [`Rejection`] writer adds to every 426. Change it before
+    /// writing it, if the defaults do not fit:
+    ///
+    /// ```
+    /// use wsmachine::handshake::server::HandshakeError;
+    /// let rejection = HandshakeError::Origin.rejection();
+    /// assert_eq!((rejection.status, rejection.reason), (403, "Forbidden"));
+    /// assert_eq!(rejection.body, b"origin not allowed");
+    /// let quiet = wsmachine::handshake::Rejection { body: b"", headers: &[], ..rejection };
+    /// let mut out = [0u8; 128];
+    /// let n = quiet.write(&mut out)?;
+    /// assert_eq!(&out[..n], b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    /// # Ok::<(), wsmachine::handshake::WriteError>(())
+    /// ```
+    ///
+    /// [`Display`]: core::fmt::Display
+    #[must_use]
+    pub const fn rejection(self) -> Rejection<'static> {
+        let status = self.status_code();
+        let reason = match status {
+            403 => "Forbidden",
+            426 => "Upgrade Required",
+            431 => "Request Header Fields Too Large",
+            _ => "Bad Request",
+        };
+        Rejection {
+            headers: &[("Content-Type", "text/plain")],
+            body: self.as_str().as_bytes(),
+            ..Rejection::new(status, reason)
+        }
+    }
+
     /// A short reason, also the body of the rejection.
     const fn as_str(self) -> &'static str {
         match self {
@@ -171,7 +209,9 @@ pub struct Accept<'a> {
     /// The `Sec-WebSocket-Extensions` value, such as `permessage-deflate; server_no_context_takeover`:
     /// every extension named must be one the client offered.
     pub extensions: Option<&'a str>,
-    /// More headers, such as `Set-Cookie`: no CR or LF, and none the handshake writes itself.
+    /// More headers, such as `Set-Cookie`: checked by the same rules as a [`Rejection`]'s
+    /// headers (token names, no CR, LF, NUL or other control byte but HTAB in values, none the
+    /// writer owns: [`WriteError::ReservedHeader`]).
     pub extra_headers: &'a [(&'a str, &'a str)],
 }
 
@@ -333,7 +373,7 @@ impl<'h, 'b> Request<'h, 'b> {
                 return Err(WriteError::ExtensionNotOffered);
             }
         }
-        check_extra_headers(accept.extra_headers)?;
+        check_headers(accept.extra_headers)?;
         let mut w = Writer::new(out);
         w.put(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -355,35 +395,20 @@ impl<'h, 'b> Request<'h, 'b> {
     }
 }
 
-/// The reason phrase of the statuses [`HandshakeError::status_code`] returns.
-const fn reason_phrase(code: u16) -> &'static str {
-    match code {
-        403 => "Forbidden",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        _ => "Bad Request",
-    }
-}
-
-/// Writes the response refusing a request for `err` into `out` and returns its length: the
-/// status of [`HandshakeError::status_code`], `Connection: close`, and a short plain-text reason
-/// as the body. A 426 also carries `Upgrade: websocket` and `Sec-WebSocket-Version: 13`
-/// (RFC 6455 §4.4). Close the connection after sending it.
+/// Writes the response refusing a request for `err` into `out` and returns its length:
+/// [`HandshakeError::rejection`] written by [`Rejection::write`]. Close the connection after
+/// sending it.
+///
+/// ```
+/// use wsmachine::handshake::server::HandshakeError;
+/// use wsmachine::handshake::write_rejection;
+/// let mut out = [0u8; 256];
+/// let n = write_rejection(HandshakeError::Version, &mut out)?;
+/// let text = core::str::from_utf8(&out[..n]).unwrap();
+/// assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+/// assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+/// # Ok::<(), wsmachine::handshake::WriteError>(())
+/// ```
 pub fn write_rejection(err: HandshakeError, out: &mut [u8]) -> Result<usize, WriteError> {
-    let code = err.status_code();
-    let body = err.as_str();
-    let mut w = Writer::new(out);
-    w.put(b"HTTP/1.1 ");
-    w.put_dec(usize::from(code));
-    w.put(b" ");
-    w.put(reason_phrase(code).as_bytes());
-    w.put(b"\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
-    w.put_dec(body.len());
-    w.put(b"\r\n");
-    if code == 426 {
-        w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
-    }
-    w.put(b"\r\n");
-    w.put(body.as_bytes());
-    w.finish()
+    err.rejection().write(out)
 }

@@ -1,9 +1,10 @@
 //! The head writer (RFC 9112 §4 status line, §5 field lines): a bounds-checked output cursor,
-//! [`WriteError`], and the checks on the headers a caller adds to a head we write.
+//! [`WriteError`], and [`check_headers`], the one check on the headers a caller adds to a head
+//! we write (the 101, a [`Rejection`](super::Rejection), the client's request).
 
 use core::fmt;
 
-use super::headers::{is_field_value, is_token};
+use super::headers::{is_field_value, is_token, same_ignoring_case};
 
 /// Why a request or response could not be written. Nothing was written that can be used.
 #[non_exhaustive]
@@ -15,13 +16,24 @@ pub enum WriteError {
         /// How many bytes the call needs.
         needed: usize,
     },
-    /// A caller-supplied header name, value, host, path, origin, subprotocol or extension list
-    /// has a byte it may not have: CR, LF and other control bytes (header injection), or a
-    /// character outside the token grammar where a token is required.
+    /// A caller-supplied header name, value, host, path, origin, subprotocol, extension list or
+    /// realm has a byte it may not have: CR, LF, NUL and the other control bytes but HTAB
+    /// (header injection), or a character outside the token grammar where a token is required
+    /// (RFC 9110 §5.1, §5.5).
     InvalidHeader,
-    /// An extra header names one the handshake writes itself (`Host`, `Upgrade`, `Connection`,
-    /// `Sec-WebSocket-*`).
+    /// An extra header names one the writer owns: the framing and connection headers
+    /// (`Content-Length`, `Transfer-Encoding`, `Connection`, `Keep-Alive`, `TE`, `Trailer`),
+    /// `Host`, `Upgrade` and `Sec-WebSocket-*`, or one a typed field of the
+    /// [`Rejection`](super::Rejection) writes (`WWW-Authenticate`, `Retry-After`).
     ReservedHeader,
+    /// A [`Rejection`](super::Rejection) status outside `300..=599`: a refusal is a redirect, a
+    /// client error or a server error (RFC 9110 §15).
+    InvalidStatus,
+    /// A reason phrase with a byte other than HTAB, SP, visible ASCII or obs-text (RFC 9112 §4).
+    InvalidReason,
+    /// A [`Rejection`](super::Rejection) body longer than
+    /// [`MAX_REJECTION_BODY`](super::MAX_REJECTION_BODY).
+    BodyTooLarge,
     /// The chosen subprotocol is not one the client offered (RFC 6455 §4.2.2).
     SubprotocolNotOffered,
     /// An accepted extension is not one the client offered (RFC 6455 §9.1).
@@ -36,7 +48,10 @@ impl fmt::Display for WriteError {
                 fmt::Display::fmt(needed, f)
             }
             Self::InvalidHeader => f.write_str("invalid byte in a header"),
-            Self::ReservedHeader => f.write_str("extra header reserved for the handshake"),
+            Self::ReservedHeader => f.write_str("extra header reserved for the writer"),
+            Self::InvalidStatus => f.write_str("rejection status not in 300..=599"),
+            Self::InvalidReason => f.write_str("invalid byte in the reason phrase"),
+            Self::BodyTooLarge => f.write_str("rejection body too large"),
             Self::SubprotocolNotOffered => f.write_str("subprotocol not offered by the client"),
             Self::ExtensionNotOffered => f.write_str("extension not offered by the client"),
         }
@@ -66,9 +81,11 @@ impl<'o> Writer<'o> {
         self.pos = end;
     }
 
-    /// Writes `n` in decimal ASCII.
-    pub(crate) fn put_dec(&mut self, mut n: usize) {
-        let mut digits = [0u8; 20];
+    /// Writes `n` in decimal ASCII. A `u32`, not a `usize`: what we write (statuses, ports,
+    /// bounded lengths, `Retry-After`) fits, and on 64-bit targets as on 16-bit ones the division
+    /// stays a 32-bit one.
+    pub(crate) fn put_dec(&mut self, mut n: u32) {
+        let mut digits = [0u8; 10];
         let mut i = digits.len();
         loop {
             i -= 1;
@@ -100,23 +117,41 @@ impl<'o> Writer<'o> {
     }
 }
 
-/// Checks caller-supplied extra headers: token names, not reserved, values without CR/LF.
-pub(crate) fn check_extra_headers(headers: &[(&str, &str)]) -> Result<(), WriteError> {
+/// The headers the writers own, compared case-insensitively: a caller may not add them.
+const RESERVED: [&str; 8] = [
+    "host",
+    "upgrade",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+    "te",
+    "trailer",
+];
+
+/// The one check on caller-supplied headers, for every head we write: names are tokens, values
+/// have no control byte but HTAB (so no CR, LF or NUL to inject a line with), and no name is one
+/// the writer owns (see [`WriteError::ReservedHeader`]).
+pub(crate) fn check_headers(headers: &[(&str, &str)]) -> Result<(), WriteError> {
     for (name, value) in headers {
         if !is_token(name.as_bytes()) || !is_field_value(value.as_bytes()) {
             return Err(WriteError::InvalidHeader);
         }
-        let n = name.as_bytes();
-        let reserved = ["host", "upgrade", "connection", "content-length"]
-            .iter()
-            .any(|r| n.eq_ignore_ascii_case(r.as_bytes()))
-            || n.get(..14)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"sec-websocket-"));
-        if reserved {
+        if is_reserved(name.as_bytes()) {
             return Err(WriteError::ReservedHeader);
         }
     }
     Ok(())
+}
+
+/// Whether `name` is a header the writers own.
+fn is_reserved(name: &[u8]) -> bool {
+    RESERVED
+        .iter()
+        .any(|r| same_ignoring_case(name, r.as_bytes()))
+        || name
+            .get(..14)
+            .is_some_and(|p| same_ignoring_case(p, b"sec-websocket-"))
 }
 
 #[cfg(test)]
@@ -133,11 +168,15 @@ mod tests {
         let mut buf = [0u8; 8];
         let mut w = Writer::new(&mut buf);
         w.put_dec(0);
-        w.put_dec(usize::MAX);
-        let n = w.finish();
-        // "0" and the digits of usize::MAX: 20 on 64-bit targets, 10 on 32-bit ones.
-        let needed = 1 + usize::MAX.to_string().len();
-        assert_eq!(n, Err(WriteError::BufferTooSmall { needed }));
+        w.put_dec(u32::MAX);
+        // "0" and the ten digits of 4294967295.
+        assert_eq!(w.finish(), Err(WriteError::BufferTooSmall { needed: 11 }));
+        let mut buf = [0u8; 11];
+        let mut w = Writer::new(&mut buf);
+        w.put_dec(0);
+        w.put_dec(u32::MAX);
+        assert_eq!(w.finish(), Ok(11));
+        assert_eq!(&buf, b"04294967295");
         let mut buf = [0u8; 3];
         let mut w = Writer::new(&mut buf);
         w.put_dec(426);
@@ -147,17 +186,51 @@ mod tests {
 
     #[test]
     fn extra_headers_checked() {
-        assert_eq!(
-            check_extra_headers(&[("Authorization", "Bearer x")]),
-            Ok(())
-        );
-        for h in [("X", "a\r\nB: c"), ("X:", "a"), ("", "a"), ("X", "\n")] {
-            assert_eq!(check_extra_headers(&[h]), Err(WriteError::InvalidHeader));
-        }
-        for n in ["Sec-WebSocket-Accept", "connection", "HOST"] {
+        let ok = [
+            ("Authorization", "Bearer x"),
+            ("X-Tab", "a\tb"),
+            ("X-Utf8", "caf\u{e9}"),
+            ("X-Empty", ""),
+            ("Tea", "x"),
+            ("Sec-WebSocket", "x"),
+        ];
+        assert_eq!(check_headers(&ok), Ok(()));
+        let injections = [
+            ("X", "a\r\nB: c"),
+            ("X", "a\rB: c"),
+            ("X", "a\nB: c"),
+            ("X", "\0"),
+            ("X", "\x7f"),
+            ("X", "\x1b[0m"),
+            ("X:", "a"),
+            ("X Y", "a"),
+            ("X\r\nY", "a"),
+            ("", "a"),
+            ("caf\u{e9}", "a"),
+        ];
+        for h in injections {
             assert_eq!(
-                check_extra_headers(&[(n, "x")]),
-                Err(WriteError::ReservedHeader)
+                check_headers(&[("Ok", "1"), h]),
+                Err(WriteError::InvalidHeader),
+                "{h:?}"
+            );
+        }
+        for n in [
+            "Sec-WebSocket-Accept",
+            "sec-websocket-version",
+            "connection",
+            "HOST",
+            "Content-Length",
+            "transfer-encoding",
+            "Keep-Alive",
+            "TE",
+            "Trailer",
+            "Upgrade",
+        ] {
+            assert_eq!(
+                check_headers(&[(n, "x")]),
+                Err(WriteError::ReservedHeader),
+                "{n}"
             );
         }
     }

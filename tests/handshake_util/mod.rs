@@ -86,7 +86,13 @@ pub fn assert_rejection(err: HandshakeError, status_line: &str, lines: &[&str]) 
     assert!(text.starts_with(status_line), "{text}");
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let head_lines: Vec<&str> = head.split("\r\n").collect();
-    assert!(head_lines.contains(&"Connection: close"), "{text}");
+    // A 426 names its Upgrade header as a connection option too (RFC 9110 §7.8).
+    let connection = if err.status_code() == 426 {
+        "Connection: Upgrade, close"
+    } else {
+        "Connection: close"
+    };
+    assert!(head_lines.contains(&connection), "{text}");
     assert!(
         head_lines.contains(&format!("Content-Length: {}", body.len()).as_str()),
         "{text}"
