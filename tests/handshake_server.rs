@@ -6,7 +6,9 @@ mod handshake_util;
 use handshake_util::*;
 use httparse::EMPTY_HEADER;
 use wsmachine::handshake::server::{parse_request, HandshakeError, OriginPolicy, ServerOptions};
-use wsmachine::handshake::{Status, DEFAULT_MAX_HEAD_LEN};
+use wsmachine::handshake::{
+    form_decode, percent_decode, DecodeError, Status, DEFAULT_MAX_HEAD_LEN,
+};
 
 #[test]
 fn server_parses_request_fields() {
@@ -233,4 +235,91 @@ fn origin_policy_allow_list_and_check() {
     assert_eq!(run(&two, OriginPolicy::Any), Err(HandshakeError::Origin));
     assert_eq!(HandshakeError::Origin.status_code(), 403);
     assert_rejection(HandshakeError::Origin, "HTTP/1.1 403 Forbidden\r\n", &[]);
+}
+
+/// The accessors a server's policy reads, on a parsed request with hostile fields.
+#[test]
+fn policy_accessors_on_a_parsed_request() {
+    let input = REQUEST
+        .replacen(
+            b"/chat?room=1&x=2",
+            b"/chat?&room=a+b%20c&&token=%zz&room=2&eq=a=b=c&pct=%E2%82%AC&flag",
+        )
+        .replacen(
+            b"Cookie: id=42\r\n",
+            b"Cookie: id=42; theme=\"dark\"; ; junk\r\nCookie: id=43; sid=s\r\n\
+              Authorization: Bearer abc.DEF-123~+/==\r\n",
+        );
+    let mut headers = [EMPTY_HEADER; 16];
+    let (req, _) = parse(&input, &mut headers).unwrap().complete().unwrap();
+    assert_eq!(req.path(), "/chat");
+    let pairs: Vec<_> = req.query_pairs().collect();
+    assert_eq!(
+        pairs,
+        [
+            ("room", "a+b%20c"),
+            ("token", "%zz"),
+            ("room", "2"),
+            ("eq", "a=b=c"),
+            ("pct", "%E2%82%AC"),
+            ("flag", ""),
+        ]
+    );
+    assert_eq!(req.query_value("room"), Some("a+b%20c"), "first wins");
+    assert_eq!(req.query_value("flag"), Some(""));
+    assert_eq!(req.query_value("missing"), None);
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        form_decode(req.query_value("room").unwrap(), &mut buf),
+        Ok(&b"a b c"[..])
+    );
+    assert_eq!(
+        percent_decode(req.query_value("room").unwrap(), &mut buf),
+        Ok(&b"a+b c"[..])
+    );
+    assert_eq!(
+        form_decode(req.query_value("token").unwrap(), &mut buf),
+        Err(DecodeError::InvalidEscape { offset: 0 })
+    );
+    assert_eq!(
+        form_decode(req.query_value("pct").unwrap(), &mut buf[..2]),
+        Err(DecodeError::BufferTooSmall { needed: 3 })
+    );
+    assert_eq!(
+        form_decode(req.query_value("pct").unwrap(), &mut buf),
+        Ok("\u{20ac}".as_bytes())
+    );
+
+    assert_eq!(req.cookie("id"), Some("42"), "first line first");
+    assert_eq!(req.cookie("theme"), Some("dark"));
+    assert_eq!(req.cookie("sid"), Some("s"));
+    assert_eq!(req.cookie("junk"), None);
+    assert_eq!(req.cookies().count(), 4);
+
+    let auth = req.authorization().unwrap();
+    assert!(auth.is_scheme("BEARER"));
+    assert_eq!(req.bearer_token(), Some("abc.DEF-123~+/=="));
+
+    // A repeated Authorization is ambiguous: no credentials at all.
+    let twice = REQUEST.replacen(
+        b"Cookie: id=42\r\n",
+        b"Authorization: Bearer a\r\nAuthorization: Bearer b\r\n",
+    );
+    let mut headers = [EMPTY_HEADER; 16];
+    let (req, _) = parse(&twice, &mut headers).unwrap().complete().unwrap();
+    assert_eq!((req.authorization(), req.bearer_token()), (None, None));
+    assert_eq!(req.cookie("id"), None);
+    // Another scheme, or a malformed token, is no bearer token.
+    for value in [&b"Basic YTpi"[..], b"Bearer a b", b"Bearer", b"Bearer a=b"] {
+        let line = [b"Authorization: ", value, b"\r\n"].concat();
+        let input = REQUEST.replacen(b"Cookie: id=42\r\n", &line);
+        let mut headers = [EMPTY_HEADER; 16];
+        let (req, _) = parse(&input, &mut headers).unwrap().complete().unwrap();
+        assert_eq!(
+            req.bearer_token(),
+            None,
+            "{}",
+            String::from_utf8_lossy(value)
+        );
+    }
 }

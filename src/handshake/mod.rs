@@ -14,6 +14,8 @@
 //! | `extensions.rs` | the §9.1 extension grammar: [`Extensions`], [`Extension`], [`ExtensionParams`] |
 //! | `write.rs` | the head writer: [`WriteError`] and the one check on caller-supplied headers |
 //! | `rejection.rs` | a refusal the caller builds: [`Rejection`], [`Challenge`] (RFC 9110 §15) |
+//! | `query.rs` | the query's pairs and percent-decoding: [`QueryPairs`], [`form_decode`] (RFC 3986) |
+//! | `credentials.rs` | [`Cookies`] (RFC 6265 §4.2) and [`Authorization`] (RFC 9110 §11.6.2, RFC 6750) |
 //!
 //! Nothing here allocates or keeps state. Heads are parsed with `httparse` into a header array
 //! the caller supplies; everything returned borrows from the input. Responses and requests are
@@ -66,19 +68,23 @@
 //! ```
 
 pub mod client;
+mod credentials;
 mod digest;
 mod extensions;
 pub mod h2;
 mod headers;
 mod key;
+mod query;
 mod rejection;
 pub mod server;
 mod write;
 
 pub use crate::wire::frame::Status;
+pub use credentials::{Authorization, Cookies};
 pub use extensions::{Extension, ExtensionParams, Extensions};
 pub use headers::{has_token, header, HeaderValues, Tokens};
 pub use key::{accept_key, is_valid_key, ACCEPT_LEN, GUID, KEY_LEN};
+pub use query::{form_decode, percent_decode, DecodeError, QueryPairs};
 pub use rejection::{Challenge, Rejection, MAX_REJECTION_BODY};
 pub use server::write_rejection;
 pub use write::WriteError;

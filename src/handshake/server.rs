@@ -13,9 +13,11 @@ use core::fmt;
 
 use httparse::Header;
 
+use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
 use super::headers::{has_token, header, one, single, valid_token_list, HeaderValues, Tokens};
 use super::key::{accept_key, is_valid_key, KEY_LEN};
+use super::query::QueryPairs;
 use super::rejection::Rejection;
 use super::write::{check_headers, WriteError, Writer};
 use super::{Status, DEFAULT_MAX_HEAD_LEN};
@@ -312,6 +314,85 @@ impl<'h, 'b> Request<'h, 'b> {
     #[must_use]
     pub fn query(&self) -> Option<&'b str> {
         self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The `key=value` pairs of the query, raw (not percent-decoded) and in order; none when
+    /// there is no query. Decode a part with [`form_decode`](super::form_decode).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET /chat?room=a+b&token=x%2By&room=2 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // GET /chat?room=a+b&token=x%2By&room=2
+    /// let pairs: Vec<_> = request.query_pairs().collect();
+    /// assert_eq!(pairs, [("room", "a+b"), ("token", "x%2By"), ("room", "2")]);
+    /// let mut buf = [0u8; 16];
+    /// let token = wsmachine::handshake::form_decode(request.query_value("token").unwrap(), &mut buf)?;
+    /// assert_eq!(token, b"x+y");
+    /// # Ok::<(), wsmachine::handshake::DecodeError>(())
+    /// ```
+    pub fn query_pairs(&self) -> QueryPairs<'b> {
+        QueryPairs::new(self.query().unwrap_or_default())
+    }
+
+    /// The raw value of the first query pair whose raw key is `key` (compared exactly, before
+    /// any decoding): `Some("")` for `?key` or `?key=`, `None` when absent.
+    #[must_use]
+    pub fn query_value(&self, key: &str) -> Option<&'b str> {
+        self.query_pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The cookies of every `Cookie` line, as `(name, value)` (see [`Cookies`]).
+    pub fn cookies(&self) -> Cookies<'h, 'b> {
+        Cookies::new(self.headers)
+    }
+
+    /// The value of the first cookie named `name` (case-sensitive, RFC 6265 §4.2.2; the first
+    /// is the one with the most specific path, §5.4), across every `Cookie` line.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Cookie: theme=dark; sid=abc\r\nCookie: sid=old\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Cookie: theme=dark; sid=abc
+    /// // Cookie: sid=old
+    /// assert_eq!(request.cookie("sid"), Some("abc"));
+    /// assert_eq!(request.cookie("SID"), None);
+    /// ```
+    #[must_use]
+    pub fn cookie(&self, name: &str) -> Option<&'b str> {
+        self.cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The `Authorization` header as scheme and credentials; `None` when it is missing,
+    /// repeated, or malformed (see [`Authorization::parse`]).
+    #[must_use]
+    pub fn authorization(&self) -> Option<Authorization<'b>> {
+        authorization(self.headers)
+    }
+
+    /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme in any case),
+    /// when the header is there once and the token well-formed.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Authorization: bearer mF_9.B5f-4.1JqM\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Authorization: bearer mF_9.B5f-4.1JqM
+    /// assert_eq!(request.bearer_token(), Some("mF_9.B5f-4.1JqM"));
+    /// assert_eq!(request.authorization().unwrap().scheme(), "bearer");
+    /// ```
+    #[must_use]
+    pub fn bearer_token(&self) -> Option<&'b str> {
+        self.authorization()?.bearer_token()
     }
 
     /// The `Host` header.
