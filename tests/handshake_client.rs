@@ -5,7 +5,7 @@ mod handshake_util;
 
 use handshake_util::*;
 use httparse::EMPTY_HEADER;
-use wsmachine::handshake::client::{parse_response, ClientRequest, ResponseError};
+use wsmachine::handshake::client::{parse_response, ClientRequest, ResponseError, RetryAfter};
 use wsmachine::handshake::server::{
     parse_request, Accept, HandshakeError, OriginPolicy, ServerOptions,
 };
@@ -38,8 +38,9 @@ fn client_response_errors() {
     let proto = "sec-websocket-protocol";
     let ext = "sec-websocket-extensions";
     let cases: Vec<(Vec<u8>, ResponseError)> = vec![
-        (RESPONSE.replacen(b"101 Switching Protocols", b"200 OK"), ResponseError::Status(200)),
+        (RESPONSE.replacen(b"101 Switching Protocols", b"200 OK"), ResponseError::Refused { status: 200 }),
         (RESPONSE.replacen(b"HTTP/1.1", b"HTTP/1.0"), ResponseError::Malformed),
+        (RESPONSE.replacen(b"101 Switching Protocols", b"401 No"), ResponseError::Refused { status: 401 }),
         (b"HTTP/1.1 101\r\nBad Header\r\n\r\n".to_vec(), ResponseError::Malformed),
         (response_with_line("upgrade", ""), ResponseError::Upgrade),
         (response_with_line("upgrade", "Upgrade: h2c"), ResponseError::Upgrade),
@@ -137,7 +138,7 @@ fn client_sees_refusal_status_and_location() {
     let (_, expected) = offer().write(&NONCE, &mut out).unwrap();
     assert_eq!(
         resp.validate(&expected).err(),
-        Some(ResponseError::Status(302))
+        Some(ResponseError::Refused { status: 302 })
     );
 
     // The server's own rejections read back as their status.
@@ -154,7 +155,7 @@ fn client_sees_refusal_status_and_location() {
         assert_eq!(resp.status(), code);
         assert_eq!(
             resp.validate(&expected).err(),
-            Some(ResponseError::Status(code))
+            Some(ResponseError::Refused { status: code })
         );
     }
 }
@@ -235,4 +236,99 @@ fn round_trip_negotiates_subprotocol_and_extension() {
     // Another nonce gives another key, which this response does not answer.
     let (_, other) = client.write(&[8u8; 16], &mut [0u8; 1024]).unwrap();
     assert_eq!(resp.validate(&other).err(), Some(ResponseError::Accept));
+}
+
+/// A refusal is reported with its status over HTTP/1.1 and HTTP/1.0 alike, and the response is
+/// the view of it: reason, headers, `Retry-After`, and the start of the body as received.
+#[test]
+fn client_reads_refusals_with_status_headers_and_body() {
+    let mut out = [0u8; 512];
+    let (_, expected) = offer().write(&NONCE, &mut out).unwrap();
+    // (response, status, Retry-After, body as read)
+    type Case = (
+        &'static [u8],
+        u16,
+        Option<RetryAfter<'static>>,
+        &'static [u8],
+    );
+    let cases: &[Case] = &[
+        (
+            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"chat\"\r\n\
+              Content-Length: 5\r\n\r\nlogin\x81\x00",
+            401,
+            None,
+            b"login",
+        ),
+        (
+            b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 120\r\n\r\nbusy",
+            503,
+            Some(RetryAfter::Seconds(120)),
+            b"busy",
+        ),
+        (
+            b"HTTP/1.0 429 Too Many Requests\r\nRetry-After: 99999999999999999999999\r\n\
+              Content-Length: 10\r\n\r\nslow",
+            429,
+            Some(RetryAfter::Seconds(u32::MAX)),
+            b"slow",
+        ),
+        (
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n\
+              Transfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n4\r\nbusy\r\n",
+            503,
+            Some(RetryAfter::Date("Fri, 31 Dec 1999 23:59:59 GMT")),
+            b"4\r\nbusy\r\n",
+        ),
+        (
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\nabc",
+            304,
+            None,
+            b"",
+        ),
+        (
+            b"HTTP/1.1 302 Found\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            302,
+            None,
+            b"ab",
+        ),
+    ];
+    for &(input, status, retry_after, body) in cases {
+        let mut headers = [EMPTY_HEADER; 8];
+        let (resp, _) = parse_response(input, &mut headers, DEFAULT_MAX_HEAD_LEN)
+            .unwrap()
+            .complete()
+            .unwrap();
+        let text = String::from_utf8_lossy(input);
+        assert_eq!(resp.status(), status, "{text}");
+        assert_eq!(
+            resp.validate(&expected).err(),
+            Some(ResponseError::Refused { status }),
+            "{text}"
+        );
+        assert_eq!(resp.retry_after(), retry_after, "{text}");
+        assert_eq!(resp.body(), body, "{text}");
+    }
+    let mut headers = [EMPTY_HEADER; 8];
+    let (resp, _) = parse_response(cases[0].0, &mut headers, DEFAULT_MAX_HEAD_LEN)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(resp.www_authenticate(), Some("Bearer realm=\"chat\""));
+    assert_eq!(resp.content_length(), Some(5));
+    assert_eq!(resp.reason(), "Unauthorized");
+
+    // A 101 over HTTP/1.0 is malformed: HTTP/1.0 has no 1xx; its bytes after the head are no body.
+    let old = RESPONSE.replacen(b"HTTP/1.1", b"HTTP/1.0");
+    let mut headers = [EMPTY_HEADER; 8];
+    let (resp, _) = parse_response(&[&old[..], b"\x81\x00"].concat(), &mut headers, 4096)
+        .map(|s| s.complete().map(|(r, n)| (r.status(), n)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(resp, 101);
+    assert_eq!(validate(&old), Err(ResponseError::Malformed));
+    // HTTP/2.0 and 0.9 heads are still malformed.
+    for version in [&b"HTTP/2.0"[..], b"HTTP/0.9"] {
+        let bad = RESPONSE.replacen(b"HTTP/1.1", version);
+        assert_eq!(validate(&bad), Err(ResponseError::Malformed));
+    }
 }

@@ -215,7 +215,7 @@ pub fn client(data: &[u8]) {
                         let _ = ext.params().count();
                     }
                 }
-                Err(ResponseError::Status(code)) => assert_eq!(code, response.status()),
+                Err(ResponseError::Refused { status }) => assert_eq!(status, response.status()),
                 Err(_) => {}
             }
         }
