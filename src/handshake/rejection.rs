@@ -70,7 +70,7 @@ pub enum Challenge<'a> {
 ///
 /// | rule | error |
 /// | --- | --- |
-/// | `status` in `300..=599` (a 1xx or 2xx is not a refusal) | [`WriteError::InvalidStatus`] |
+/// | `status` in `300..=599` but 304 (a 1xx or 2xx is not a refusal, a 304 has no body) | [`WriteError::InvalidStatus`] |
 /// | `reason` of HTAB, SP, visible ASCII and obs-text only (RFC 9112 §4) | [`WriteError::InvalidReason`] |
 /// | header names are tokens, values have no CR, LF, NUL or other control byte but HTAB, and the realm neither | [`WriteError::InvalidHeader`] |
 /// | no header the writer owns: `Content-Length`, `Transfer-Encoding`, `Connection`, `Upgrade`, `Sec-WebSocket-*`, ..., and `WWW-Authenticate` or `Retry-After` when the typed field is set | [`WriteError::ReservedHeader`] |
@@ -81,7 +81,7 @@ pub enum Challenge<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Rejection<'a> {
-    /// The status code, `300..=599`.
+    /// The status code, `300..=599` but 304.
     pub status: u16,
     /// The reason phrase, such as `Forbidden`; may be empty.
     pub reason: &'a str,
@@ -201,7 +201,7 @@ impl<'a> Rejection<'a> {
     /// assert_eq!(framing.validate(), Err(WriteError::ReservedHeader));
     /// ```
     pub fn validate(&self) -> Result<(), WriteError> {
-        if !(300..=599).contains(&self.status) {
+        if !(300..=599).contains(&self.status) || self.status == 304 {
             return Err(WriteError::InvalidStatus);
         }
         if !self.reason.bytes().all(is_reason_byte) {
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn status_and_reason_rules() {
-        for status in [0, 100, 101, 200, 204, 299, 600, 999, u16::MAX] {
+        for status in [0, 100, 101, 200, 204, 299, 304, 600, 999, u16::MAX] {
             assert_eq!(
                 Rejection::new(status, "x").validate(),
                 Err(WriteError::InvalidStatus),

@@ -26,8 +26,8 @@ pub enum WriteError {
     /// `Host`, `Upgrade` and `Sec-WebSocket-*`, or one a typed field of the
     /// [`Rejection`](super::Rejection) writes (`WWW-Authenticate`, `Retry-After`).
     ReservedHeader,
-    /// A [`Rejection`](super::Rejection) status outside `300..=599`: a refusal is a redirect, a
-    /// client error or a server error (RFC 9110 §15).
+    /// A [`Rejection`](super::Rejection) status outside `300..=599`, or 304: a refusal is a
+    /// redirect, a client error or a server error (RFC 9110 §15), with a body.
     InvalidStatus,
     /// A reason phrase with a byte other than HTAB, SP, visible ASCII or obs-text (RFC 9112 §4).
     InvalidReason,
@@ -49,7 +49,7 @@ impl fmt::Display for WriteError {
             }
             Self::InvalidHeader => f.write_str("invalid byte in a header"),
             Self::ReservedHeader => f.write_str("extra header reserved for the writer"),
-            Self::InvalidStatus => f.write_str("rejection status not in 300..=599"),
+            Self::InvalidStatus => f.write_str("rejection status not in 300..=599 or 304"),
             Self::InvalidReason => f.write_str("invalid byte in the reason phrase"),
             Self::BodyTooLarge => f.write_str("rejection body too large"),
             Self::SubprotocolNotOffered => f.write_str("subprotocol not offered by the client"),
