@@ -339,6 +339,14 @@ impl<'h, 'b> Response<'h, 'b> {
 
     /// The `Content-Length` of the body, when it is given once as a decimal number and no
     /// `Transfer-Encoding` overrides it (RFC 9112 §6.3); `None` otherwise.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{client::parse_response, Status};
+    /// let input = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+    /// assert_eq!(response.content_length(), Some(2));
+    /// ```
     #[must_use]
     pub fn content_length(&self) -> Option<u64> {
         if self.header("transfer-encoding").is_some() {
@@ -441,7 +449,15 @@ impl<'h, 'b> Response<'h, 'b> {
     }
 }
 
-/// A `Retry-After` value (RFC 9110 §10.2.3).
+/// A `Retry-After` value (RFC 9110 §10.2.3), from [`Response::retry_after`].
+///
+/// ```
+/// # use wsmachine::handshake::{client::{parse_response, RetryAfter}, Status};
+/// let input = b"HTTP/1.1 503 Busy\r\nRetry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n\r\n";
+/// let mut headers = [httparse::EMPTY_HEADER; 4];
+/// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+/// assert_eq!(response.retry_after(), Some(RetryAfter::Date("Fri, 31 Dec 1999 23:59:59 GMT")));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RetryAfter<'b> {

@@ -30,6 +30,11 @@ pub struct Cookies<'h, 'b> {
 
 impl<'h, 'b> Cookies<'h, 'b> {
     /// The cookies of every `Cookie` line of `headers`.
+    ///
+    /// ```
+    /// let headers = [httparse::Header { name: "Cookie", value: b"a=1" }];
+    /// assert_eq!(wsmachine::handshake::Cookies::new(&headers).next(), Some(("a", "1")));
+    /// ```
     #[must_use]
     pub fn new(headers: &'h [Header<'b>]) -> Self {
         Self {
@@ -115,6 +120,11 @@ impl<'b> Authorization<'b> {
     }
 
     /// The authentication scheme as sent, such as `Bearer`.
+    ///
+    /// ```
+    /// let auth = wsmachine::handshake::Authorization::parse(b"DPoP abc").unwrap();
+    /// assert_eq!(auth.scheme(), "DPoP");
+    /// ```
     #[must_use]
     pub fn scheme(&self) -> &'b str {
         self.scheme
@@ -132,6 +142,11 @@ impl<'b> Authorization<'b> {
     }
 
     /// Everything after the scheme: a token68, or auth-params, as sent.
+    ///
+    /// ```
+    /// let auth = wsmachine::handshake::Authorization::parse(b"Digest a=\"1\", b=2").unwrap();
+    /// assert_eq!(auth.credentials(), "a=\"1\", b=2");
+    /// ```
     #[must_use]
     pub fn credentials(&self) -> &'b str {
         self.credentials

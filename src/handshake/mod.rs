@@ -5,8 +5,8 @@
 //!
 //! | file | what it does |
 //! | --- | --- |
-//! | [`server`] | parse an HTTP/1.1 upgrade request; write the 101, or a 400/403/426/431 rejection |
-//! | [`client`] | write the upgrade request; validate the 101 response |
+//! | [`server`] | parse an HTTP/1.1 upgrade request, read it for policy; write the 101, or a refusal |
+//! | [`client`] | write the upgrade request; validate the 101 response, or read a refusal |
 //! | [`h2`] | RFC 8441: the extended-CONNECT field set of a WebSocket over an HTTP/2 stream |
 //! | `key.rs` | the accept key: [`GUID`], [`accept_key`], [`is_valid_key`] (§1.3, §4.2.1) |
 //! | `digest.rs` | the SHA-1 and base64 behind the accept key, written for flash |
@@ -65,6 +65,42 @@
 //!         # let _ = n;
 //!     }
 //! }
+//! ```
+//!
+//! # Example: policy at the door
+//!
+//! A valid request is not yet a welcome one: read what the policy needs from the [`Request`](server::Request)
+//! (path, query, cookies, `Authorization`), then accept, or refuse with a [`Rejection`].
+//!
+//! ```
+//! use wsmachine::handshake::server::{parse_request, Accept, Request, ServerOptions};
+//! use wsmachine::handshake::{form_decode, Rejection, Status, WriteError};
+//!
+//! fn answer(request: &Request<'_, '_>, out: &mut [u8]) -> Result<usize, WriteError> {
+//!     if request.path() != "/chat" {
+//!         return Rejection::not_found().write(out);
+//!     }
+//!     let mut room = [0u8; 32];
+//!     let room = request.query_value("room").and_then(|r| form_decode(r, &mut room).ok());
+//!     let token = request.bearer_token().or(request.cookie("session"));
+//!     match (room, token) {
+//!         (Some(b"lobby"), Some("s3cret")) => request.accept(&Accept::default(), out),
+//!         (_, None) => Rejection::unauthorized_bearer(Some("chat")).write(out),
+//!         _ => Rejection::forbidden().write(out),
+//!     }
+//! }
+//!
+//! let input = b"GET /chat?room=lobby HTTP/1.1\r\nHost: example.com\r\n\
+//!     Upgrade: websocket\r\nConnection: Upgrade\r\n\
+//!     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+//!     Cookie: theme=dark; session=s3cret\r\n\r\n";
+//! let mut headers = [httparse::EMPTY_HEADER; 16];
+//! let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default())
+//! else { unreachable!() };
+//! let mut out = [0u8; 256];
+//! let n = answer(&request, &mut out)?;
+//! assert!(out[..n].starts_with(b"HTTP/1.1 101 "));
+//! # Ok::<(), WriteError>(())
 //! ```
 
 pub mod client;

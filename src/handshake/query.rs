@@ -29,6 +29,10 @@ pub struct QueryPairs<'b> {
 
 impl<'b> QueryPairs<'b> {
     /// The pairs of `query` (without the `?`).
+    ///
+    /// ```
+    /// assert_eq!(wsmachine::handshake::QueryPairs::new("a=1").next(), Some(("a", "1")));
+    /// ```
     #[must_use]
     pub const fn new(query: &'b str) -> Self {
         Self { rest: query }
@@ -53,6 +57,13 @@ impl<'b> Iterator for QueryPairs<'b> {
 }
 
 /// Why a percent-encoded string could not be decoded.
+///
+/// ```
+/// use wsmachine::handshake::{form_decode, DecodeError};
+/// let mut buf = [0u8; 4];
+/// assert_eq!(form_decode("a%2", &mut buf), Err(DecodeError::InvalidEscape { offset: 1 }));
+/// assert_eq!(form_decode("abcde", &mut buf), Err(DecodeError::BufferTooSmall { needed: 5 }));
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

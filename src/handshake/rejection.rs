@@ -13,6 +13,13 @@ use super::write::{check_headers, WriteError, Writer};
 /// The longest body a [`Rejection`] writes, in bytes: a refusal goes to a peer that is not yet
 /// trusted, so it says why in a line or a small page, not more. As long as the default head
 /// limit, [`DEFAULT_MAX_HEAD_LEN`](super::DEFAULT_MAX_HEAD_LEN).
+///
+/// ```
+/// use wsmachine::handshake::{Rejection, WriteError, MAX_REJECTION_BODY};
+/// let page = [b'x'; MAX_REJECTION_BODY + 1];
+/// let r = Rejection { body: &page, ..Rejection::forbidden() };
+/// assert_eq!(r.validate(), Err(WriteError::BodyTooLarge));
+/// ```
 pub const MAX_REJECTION_BODY: usize = 4096;
 
 /// A `WWW-Authenticate` challenge the [`Rejection`] writer formats (RFC 9110 §11.6.1).

@@ -339,12 +339,35 @@ impl<'h, 'b> Request<'h, 'b> {
 
     /// The raw value of the first query pair whose raw key is `key` (compared exactly, before
     /// any decoding): `Some("")` for `?key` or `?key=`, `None` when absent.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET /chat?room=1&flag&room=2 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // GET /chat?room=1&flag&room=2
+    /// assert_eq!(request.query_value("room"), Some("1"));
+    /// assert_eq!(request.query_value("flag"), Some(""));
+    /// assert_eq!(request.query_value("ROOM"), None);
+    /// ```
     #[must_use]
     pub fn query_value(&self, key: &str) -> Option<&'b str> {
         self.query_pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The cookies of every `Cookie` line, as `(name, value)` (see [`Cookies`]).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: a=1; b=2\r\nCookie: c=3\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Cookie: a=1; b=2
+    /// // Cookie: c=3
+    /// assert!(request.cookies().eq([("a", "1"), ("b", "2"), ("c", "3")]));
+    /// ```
     pub fn cookies(&self) -> Cookies<'h, 'b> {
         Cookies::new(self.headers)
     }
@@ -371,6 +394,19 @@ impl<'h, 'b> Request<'h, 'b> {
 
     /// The `Authorization` header as scheme and credentials; `None` when it is missing,
     /// repeated, or malformed (see [`Authorization::parse`]).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Authorization: Basic dXNlcjpwYXNz
+    /// let auth = request.authorization().unwrap();
+    /// assert!(auth.is_scheme("basic"));
+    /// assert_eq!(auth.credentials(), "dXNlcjpwYXNz");
+    /// assert_eq!(request.bearer_token(), None);
+    /// ```
     #[must_use]
     pub fn authorization(&self) -> Option<Authorization<'b>> {
         authorization(self.headers)
