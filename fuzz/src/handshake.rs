@@ -405,7 +405,8 @@ pub fn caller_rejection(data: &[u8]) {
         &written[head_len..] == body,
         "the body is not written as given"
     );
-    let expected_lines = headers.len() + typed.len() + if status == 426 { 2 } else { 0 } + 2; // Content-Length, Connection
+    // The caller's and the typed headers, a 426's two, then Content-Length and Connection.
+    let expected_lines = headers.len() + typed.len() + if status == 426 { 2 } else { 0 } + 2;
     assert_eq!(response.headers.len(), expected_lines);
     assert_eq!(head_lines(&written[..head_len]), Some(expected_lines));
     for ((name, value), line) in headers.iter().zip(response.headers.iter()) {

@@ -69,8 +69,9 @@
 //!
 //! # Example: policy at the door
 //!
-//! A valid request is not yet a welcome one: read what the policy needs from the [`Request`](server::Request)
-//! (path, query, cookies, `Authorization`), then accept, or refuse with a [`Rejection`].
+//! A valid request is not yet a welcome one: read what the policy needs from the
+//! [`Request`](server::Request) (path, query, cookies, `Authorization`), then accept, or refuse
+//! with a [`Rejection`].
 //!
 //! ```
 //! use wsmachine::handshake::server::{parse_request, Accept, Request, ServerOptions};
