@@ -96,7 +96,7 @@ impl<E: Endpoint> Connection<E> {
     fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
         let (header, header_len) = match FrameHeader::parse(input) {
             Ok(Status::Complete(parsed)) => parsed,
-            Ok(Status::Partial(_)) => return Ok(NOTHING),
+            Ok(Status::Partial) => return Ok(NOTHING),
             Err(e) => return Err(self.protocol_error(e)),
         };
         if let Err(e) = self.check_header(&header) {
