@@ -3,9 +3,9 @@
 
 mod util;
 
-use util::{c2s, drain_transmit, pattern, server_close_bytes, text_of_len, Ev};
+use util::{c2s, drain_transmit, pattern, server_close_bytes, text_of_len};
 use wsmachine::message::{Message, Reassembler, SliceStorage, Storage};
-use wsmachine::{CloseCode, Config, Connection, DataKind, ProtocolError, ReceiveError};
+use wsmachine::{CloseCode, Config, Connection, ProtocolError, ReceiveError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Owned {
