@@ -81,7 +81,8 @@
 mod config;
 mod endpoint;
 mod event;
-pub(crate) mod rate;
+mod limits;
+mod rate;
 mod recv;
 mod send;
 mod state;
@@ -90,6 +91,8 @@ mod timer;
 pub use config::Config;
 pub use endpoint::{Client, Endpoint, Role, Server};
 pub use event::{DataChunk, DataKind, Event, Received};
+pub use limits::{Limit, Limited, OnExceed, RateLimiter, RateLimits};
+pub use rate::RateLimit;
 pub use state::{CloseOutcome, State};
 pub use timer::TimedOut;
 

@@ -12,10 +12,6 @@
 //! a caller that drains it from the start, asking often enough that it never overfills, gets
 //! exactly that many.
 
-// Nothing in the crate uses the buckets until the connection's `Config` grows its
-// `Option<RateLimit>` fields; then this goes.
-#![cfg_attr(not(test), allow(dead_code))]
-
 /// A rate limit: on average at most `per_second` tokens (messages, bytes, frames: whatever one
 /// bucket counts) per second, with bursts of up to `burst` at once.
 ///
@@ -82,6 +78,7 @@ impl TokenBucket {
     }
 
     /// The limit this bucket enforces.
+    #[cfg(test)]
     pub(crate) const fn limit(&self) -> RateLimit {
         self.limit
     }
@@ -121,6 +118,7 @@ impl TokenBucket {
     }
 
     /// The whole tokens available at `now` (0 while in debt), at most `burst`.
+    #[cfg(test)]
     pub(crate) fn available(&self, now: u64) -> u32 {
         let (level, _) = self.level_at(now);
         u32::try_from(level / MILLI).unwrap_or(0)
