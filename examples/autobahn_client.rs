@@ -95,7 +95,7 @@ fn drain(ws: &mut ClientWs<'_>) -> Result<(), Error<std::io::Error>> {
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
 fn echo(ws: &mut ClientWs<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
     loop {
-        let (kind, len, last) = match ws.next_event() {
+        let (kind, rsv, len, last) = match ws.next_event() {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
                 let Some(dst) = copy.get_mut(..len) else {
@@ -103,13 +103,13 @@ fn echo(ws: &mut ClientWs<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Err
                     return Err(Error::BufferTooSmall { buffer, needed });
                 };
                 dst.copy_from_slice(chunk.payload);
-                (chunk.kind, len, chunk.last)
+                (chunk.kind, chunk.rsv, len, chunk.last)
             }
             Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
             Err(Error::Closed) => return Ok(()),
             Err(e) => return Err(e),
         };
         let payload = copy.get(..len).unwrap_or_default();
-        ws.send_fragment(kind, payload, last)?;
+        ws.send_fragment(kind, rsv, payload, last)?;
     }
 }

@@ -148,7 +148,7 @@ fn half_close(stream: &mut FromStd<&TcpStream>) {
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
 fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
     loop {
-        let (kind, len, last) = match ws.next_event() {
+        let (kind, rsv, len, last) = match ws.next_event() {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
                 let Some(dst) = copy.get_mut(..len) else {
@@ -156,7 +156,7 @@ fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
                     return Err(Error::BufferTooSmall { buffer, needed });
                 };
                 dst.copy_from_slice(chunk.payload);
-                (chunk.kind, len, chunk.last)
+                (chunk.kind, chunk.rsv, len, chunk.last)
             }
             // Pongs and the close reply are written by the adapter.
             Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
@@ -164,7 +164,7 @@ fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
             Err(e) => return Err(e),
         };
         let payload = copy.get(..len).unwrap_or_default();
-        ws.send_fragment(kind, payload, last)?;
+        ws.send_fragment(kind, rsv, payload, last)?;
     }
 }
 

@@ -154,7 +154,7 @@ async fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Failure> {
         let event = timeout(IDLE, ws.next_event())
             .await
             .map_err(|_| Failure::Idle)?;
-        let (kind, len, last) = match event {
+        let (kind, rsv, len, last) = match event {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
                 let Some(dst) = copy.get_mut(..len) else {
@@ -162,14 +162,14 @@ async fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Failure> {
                     return Err(Error::BufferTooSmall { buffer, needed }.into());
                 };
                 dst.copy_from_slice(chunk.payload);
-                (chunk.kind, len, chunk.last)
+                (chunk.kind, chunk.rsv, len, chunk.last)
             }
             Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
             Err(Error::Closed) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         let payload = copy.get(..len).unwrap_or_default();
-        let sent = timeout(IDLE, ws.send_fragment(kind, payload, last)).await;
+        let sent = timeout(IDLE, ws.send_fragment(kind, rsv, payload, last)).await;
         sent.map_err(|_| Failure::Idle)??;
     }
 }

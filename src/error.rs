@@ -126,8 +126,10 @@ impl fmt::Display for ReceiveError {
 
 impl core::error::Error for ReceiveError {}
 
-/// Why a `send_*` call or [`Connection::poll_transmit`](crate::Connection::poll_transmit) wrote
-/// nothing. The connection is unchanged by a failed call: retry it with a larger buffer.
+/// Why a `send_*` call or [`Connection::poll_transmit`](crate::Connection::poll_transmit) did
+/// not write its frame. Except for [`SendError::Closing`], which wrote the close the connection
+/// owed, a failed call wrote nothing and left the connection unchanged: retry it with a
+/// larger buffer, or after finishing what is in progress.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -137,14 +139,22 @@ pub enum SendError {
         /// How many bytes the call needs.
         needed: usize,
     },
-    /// A close frame was already sent, or the connection failed: no more frames may be sent.
+    /// The connection is closed: no more frames may be sent.
     Closed,
-    /// The peer sent its close frame: only the close reply may be sent now.
-    CloseReceived,
-    /// A fragmented message is open: continue or finish it before starting another.
+    /// The connection is closing (the peer's close arrived, or the connection failed): the
+    /// frame was refused, and `out[..written]` holds the close frame the connection owed.
+    /// Write those bytes; the connection is [`State::Closed`](crate::State::Closed) now or
+    /// once the peer's close arrives.
+    Closing {
+        /// How many bytes of owed frames were written to `out`.
+        written: usize,
+    },
+    /// A fragmented message is open: continue or finish it (with the same kind and RSV bits)
+    /// before starting another.
     MessageInProgress,
-    /// There is no fragmented message to continue.
-    NoMessageInProgress,
+    /// RSV bits that no negotiated extension defines (see
+    /// [`Config::allowed_rsv`](crate::Config::allowed_rsv)), or above RSV1..RSV3.
+    ReservedBits,
     /// A frame's payload is being written in pieces: finish it before sending another frame.
     FrameInProgress,
     /// More payload than the frame header announced, or less at the end of a frame.
@@ -162,9 +172,14 @@ impl fmt::Display for SendError {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }
             Self::Closed => f.write_str("connection closed"),
-            Self::CloseReceived => f.write_str("peer closed: only the close reply may be sent"),
+            Self::Closing { written } => {
+                write!(
+                    f,
+                    "connection closing: {written} owed bytes written instead"
+                )
+            }
             Self::MessageInProgress => f.write_str("a fragmented message is in progress"),
-            Self::NoMessageInProgress => f.write_str("no fragmented message to continue"),
+            Self::ReservedBits => f.write_str("RSV bits no extension defines"),
             Self::FrameInProgress => f.write_str("a frame's payload is still being written"),
             Self::PayloadLengthMismatch => {
                 f.write_str("payload does not match the announced length")

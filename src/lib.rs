@@ -16,6 +16,7 @@
 //! | [`handshake`] | §4 (and RFC 8441) | the opening handshake, client and server |
 //! | [`connection`] | §5–§7 | the state machine: [`Connection`] |
 //! | [`message`] | §5.4 | optional whole-message reassembly into caller storage |
+//! | [`reconnect`] | §7.2.3 | a client's reconnect backoff: full jitter, reset, Retry-After |
 //! | [`error`] | §7.4 | error types and their one mapping to close codes |
 //! | [`io`] | — | thin blocking and async adapters over `embedded-io` (feature-gated) |
 //!
@@ -66,11 +67,13 @@ pub mod error;
 pub mod handshake;
 pub mod io;
 pub mod message;
+pub mod reconnect;
 pub mod utf8;
 pub mod wire;
 
 pub use connection::{
-    Client, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
+    Client, CloseOutcome, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
+    State,
 };
 pub use error::{ProtocolError, ReceiveError, SendError};
 pub use wire::close::{CloseCode, CloseFrame};

@@ -8,7 +8,7 @@
 
 use crate::connection::{DataKind, Endpoint, Event};
 use crate::error::{ProtocolError, ReceiveError};
-use crate::wire::close::{CloseCode, CloseFrame};
+use crate::wire::close::CloseFrame;
 use crate::Connection;
 
 /// Bytes a [`Reassembler`] appends to.
@@ -96,11 +96,21 @@ pub enum Message<'a> {
     Pong(&'a [u8]),
     /// The peer's close frame.
     Close(CloseFrame<'a>),
+    /// A whole message whose first frame carried the RSV bits `rsv` of a negotiated extension:
+    /// `payload` is the extension's encoding, for its decoder. Text in this form has not been
+    /// UTF-8 checked; the decoder checks the decoded text.
+    Encoded {
+        /// Text or binary, from the first frame.
+        kind: DataKind,
+        /// The first frame's RSV bits.
+        rsv: u8,
+        /// The message's payload as it arrived, unmasked.
+        payload: &'a [u8],
+    },
 }
 
 fn too_big<E: Endpoint>(conn: &mut Connection<E>) -> ReceiveError {
-    conn.fail(CloseCode::TOO_BIG);
-    ReceiveError::Protocol(ProtocolError::MessageTooBig)
+    conn.protocol_error(ProtocolError::MessageTooBig)
 }
 
 /// Collects data chunks into whole messages in caller-owned [`Storage`].
@@ -182,15 +192,22 @@ impl<S: Storage> Reassembler<S> {
                     }
                     self.storage.bytes()
                 };
+                if chunk.rsv != 0 {
+                    return Ok((
+                        received.consumed,
+                        Some(Message::Encoded {
+                            kind: chunk.kind,
+                            rsv: chunk.rsv,
+                            payload: whole,
+                        }),
+                    ));
+                }
                 Some(match chunk.kind {
                     // The connection validated the UTF-8 chunk by chunk, so this succeeds; the
                     // check is what turns the bytes into a `str` without `unsafe`.
                     DataKind::Text => match core::str::from_utf8(whole) {
                         Ok(text) => Message::Text(text),
-                        Err(_) => {
-                            conn.fail(CloseCode::INVALID_DATA);
-                            return Err(ReceiveError::Protocol(ProtocolError::InvalidUtf8));
-                        }
+                        Err(_) => return Err(conn.protocol_error(ProtocolError::InvalidUtf8)),
                     },
                     DataKind::Binary => Message::Binary(whole),
                 })

@@ -53,7 +53,7 @@ fn no_keepalive_ping_after_close() {
     assert_eq!(client.handle_timeout(0), None);
     assert_eq!(client.handle_timeout(10), None);
     assert!(client.wants_transmit());
-    client.fail(CloseCode::POLICY_VIOLATION);
+    client.fail(CloseCode::POLICY_VIOLATION).unwrap();
     let n = client.poll_transmit(&mut tx).unwrap();
     assert_eq!(tx[0], 0x88);
     assert!(n > 0);

@@ -11,7 +11,10 @@ use util::{
 };
 use wsmachine::connection::{TimedOut, MIN_RECEIVE_BUFFER};
 use wsmachine::message::{Message, Reassembler, SliceStorage, Storage};
-use wsmachine::{CloseCode, Config, Connection, DataKind, ProtocolError, ReceiveError, SendError};
+use wsmachine::{
+    CloseCode, CloseOutcome, Config, Connection, DataKind, ProtocolError, ReceiveError, SendError,
+    State,
+};
 
 fn text(s: &str) -> Ev {
     Ev::Message(DataKind::Text, s.as_bytes().to_vec())
@@ -45,7 +48,7 @@ fn every_kind_and_size_both_ways_at_every_chunking() {
                 .unwrap();
             pair.server
                 .send_with(len, |c, out| {
-                    c.send_message(DataKind::Text, t.as_bytes(), out)
+                    c.send_message(DataKind::Text, 0, t.as_bytes(), out)
                 })
                 .unwrap();
             expected.push((text(&t), binary(&b)));
@@ -112,7 +115,7 @@ fn fragments_with_pings_between_them_and_auto_pong() {
         for (i, p) in parts.iter().enumerate() {
             let fin = i == parts.len() - 1;
             pair.client
-                .send(|c, out| c.send_fragment(DataKind::Binary, p, fin, out))
+                .send(|c, out| c.send_fragment(DataKind::Binary, 0, p, fin, out))
                 .unwrap();
             pair.client
                 .send(|c, out| c.send_ping(&[i as u8; 3], out))
@@ -120,7 +123,7 @@ fn fragments_with_pings_between_them_and_auto_pong() {
             pair.server
                 .send(|c, out| {
                     let piece: &[u8] = split.get(i).copied().unwrap_or(b"");
-                    c.send_fragment(DataKind::Text, piece, fin, out)
+                    c.send_fragment(DataKind::Text, 0, piece, fin, out)
                 })
                 .unwrap();
             if i == 1 {
@@ -187,7 +190,7 @@ fn frame_in_pieces_with_send_payload_and_mask_in_place() {
         let body = pattern(1000, 3);
         // Server: header, then the payload with send_payload in uneven pieces.
         pair.server
-            .send(|c, out| c.send_frame_header(DataKind::Binary, 600, false, out))
+            .send(|c, out| c.send_frame_header(DataKind::Binary, 0, 600, false, out))
             .unwrap();
         // While the payload is open nothing else may go out.
         let mut scratch = [0u8; 256];
@@ -210,7 +213,7 @@ fn frame_in_pieces_with_send_payload_and_mask_in_place() {
         );
         pair.server.send(|c, out| c.send_ping(b"mid", out)).unwrap();
         pair.server
-            .send(|c, out| c.send_frame_header(DataKind::Binary, 400, true, out))
+            .send(|c, out| c.send_frame_header(DataKind::Binary, 0, 400, true, out))
             .unwrap();
         for piece in body[600..].chunks(33) {
             pair.server
@@ -222,7 +225,7 @@ fn frame_in_pieces_with_send_payload_and_mask_in_place() {
         let t = text_of_len(900);
         let tb = t.as_bytes();
         pair.client
-            .send(|c, out| c.send_frame_header(DataKind::Text, 500, false, out))
+            .send(|c, out| c.send_frame_header(DataKind::Text, 0, 500, false, out))
             .unwrap();
         for piece in tb[..500].chunks(7) {
             let mut owned = piece.to_vec();
@@ -232,7 +235,7 @@ fn frame_in_pieces_with_send_payload_and_mask_in_place() {
         }
         pair.client.send(|c, out| c.send_ping(b"mid", out)).unwrap();
         pair.client
-            .send(|c, out| c.send_frame_header(DataKind::Text, 400, true, out))
+            .send(|c, out| c.send_frame_header(DataKind::Text, 0, 400, true, out))
             .unwrap();
         for piece in tb[500..].chunks(13) {
             let mut owned = piece.to_vec();
@@ -267,7 +270,7 @@ fn poll_transmit_waits_for_an_open_frame_payload() {
     assert!(pair.client.events().contains(&Ev::Pong(b"owed".to_vec())));
     // Now open a frame on the server and have a ping arrive meanwhile.
     pair.server
-        .send(|c, out| c.send_frame_header(DataKind::Binary, 10, true, out))
+        .send(|c, out| c.send_frame_header(DataKind::Binary, 0, 10, true, out))
         .unwrap();
     pair.client
         .send(|c, out| c.send_ping(b"again", out))
@@ -370,42 +373,68 @@ fn close_with_no_status_is_echoed_empty() {
 }
 
 #[test]
-fn after_the_peer_closes_only_the_reply_may_be_sent() {
+fn after_the_peer_closes_a_send_writes_the_owed_reply_instead() {
+    for attempt in 0..3 {
+        let mut pair = Pair::new();
+        pair.client
+            .send(|c, out| c.send_close(CloseCode::NORMAL, "", out))
+            .unwrap();
+        // Deliver the close without letting the server reply.
+        let chunk = pair.server.chunk;
+        pair.server
+            .rx
+            .pump(&mut pair.server.conn, &mut pair.client.outbox, chunk);
+        assert_eq!(pair.server.events(), &[Ev::Close(1000, String::new())]);
+        assert_eq!(pair.server.conn.state(), State::Closing);
+        assert!(pair.server.conn.wants_transmit());
+        let mut out = [0u8; 64];
+        let refused = match attempt {
+            0 => pair.server.conn.send_text("x", &mut out),
+            1 => pair
+                .server
+                .conn
+                .send_fragment(DataKind::Binary, 0, b"x", false, &mut out),
+            _ => pair
+                .server
+                .conn
+                .send_frame_header(DataKind::Binary, 0, 1, true, &mut out),
+        };
+        // The frame is refused, and the echo of the peer's close is what was written.
+        assert_eq!(refused, Err(SendError::Closing { written: 4 }));
+        assert_eq!(&out[..4], &[0x88, 0x02, 0x03, 0xe8]);
+        assert_eq!(pair.server.conn.state(), State::Closed);
+        assert_eq!(
+            pair.server.conn.close_outcome(),
+            Some(CloseOutcome {
+                clean: true,
+                code: CloseCode::NORMAL
+            })
+        );
+        assert_eq!(
+            pair.server.conn.send_text("x", &mut out),
+            Err(SendError::Closed)
+        );
+        assert_eq!(pair.server.conn.poll_transmit(&mut out), Ok(0));
+    }
+}
+
+#[test]
+fn the_peer_s_close_may_be_answered_with_a_code_of_our_own_once() {
     let mut pair = Pair::new();
     pair.client
         .send(|c, out| c.send_close(CloseCode::NORMAL, "", out))
         .unwrap();
-    // Deliver the close without letting the server reply.
     let chunk = pair.server.chunk;
     pair.server
         .rx
         .pump(&mut pair.server.conn, &mut pair.client.outbox, chunk);
     assert_eq!(pair.server.events(), &[Ev::Close(1000, String::new())]);
-    assert!(!pair.server.conn.is_open());
-    assert!(pair.server.conn.wants_transmit());
-    let mut out = [0u8; 64];
-    assert_eq!(
-        pair.server.conn.send_text("x", &mut out),
-        Err(SendError::CloseReceived)
-    );
-    assert_eq!(
-        pair.server
-            .conn
-            .send_fragment(DataKind::Binary, b"x", false, &mut out),
-        Err(SendError::CloseReceived)
-    );
-    assert_eq!(
-        pair.server
-            .conn
-            .send_frame_header(DataKind::Binary, 1, true, &mut out),
-        Err(SendError::CloseReceived)
-    );
-    // Replying with a code of its own is allowed, once.
     pair.server
         .send(|c, out| c.send_close(CloseCode::GOING_AWAY, "shutting down", out))
         .unwrap();
     assert!(pair.server.conn.is_closed());
     assert!(!pair.server.conn.wants_transmit());
+    let mut out = [0u8; 64];
     assert_eq!(
         pair.server.conn.send_text("x", &mut out),
         Err(SendError::Closed)
@@ -661,6 +690,7 @@ fn reassemble<S: Storage>(bytes: &[u8], cut: usize, storage: S) -> Outcome {
                             Message::Ping(p) => Owned::Ping(p.to_vec()),
                             Message::Pong(p) => Owned::Pong(p.to_vec()),
                             Message::Close(c) => Owned::Close(c.code.0, c.reason.to_owned()),
+                            Message::Encoded { .. } => panic!("no extension was negotiated"),
                         });
                     }
                     rx.copy_within(consumed..filled, 0);
@@ -679,7 +709,15 @@ fn reassemble<S: Storage>(bytes: &[u8], cut: usize, storage: S) -> Outcome {
     if error.is_some() {
         let mut empty = [0u8; 0];
         assert_eq!(
-            messages.receive(&mut conn, &mut empty).map(|(n, _)| n),
+            messages
+                .receive(&mut conn, &mut empty)
+                .map(|(n, m)| (n, m.is_none())),
+            Ok((0, true)),
+            "no input is never an error"
+        );
+        let mut more = [0x81u8, 0x80, 0, 0, 0, 0];
+        assert_eq!(
+            messages.receive(&mut conn, &mut more).map(|(n, _)| n),
             Err(ReceiveError::Closed)
         );
     }
@@ -817,7 +855,7 @@ fn client_masks_with_fresh_keys() {
 fn failure_while_a_frame_payload_is_open_still_sends_the_close() {
     let mut pair = Pair::new();
     pair.server
-        .send(|c, out| c.send_frame_header(DataKind::Binary, 100, true, out))
+        .send(|c, out| c.send_frame_header(DataKind::Binary, 0, 100, true, out))
         .unwrap();
     pair.server
         .send(|c, out| c.send_payload(&[1; 50], out))
@@ -847,7 +885,7 @@ fn failure_while_a_frame_payload_is_open_still_sends_the_close() {
     assert_eq!(
         pair.server
             .conn
-            .send_frame_header(DataKind::Binary, 1, true, &mut out),
+            .send_frame_header(DataKind::Binary, 0, 1, true, &mut out),
         Err(SendError::Closed)
     );
 }

@@ -194,7 +194,9 @@ impl Script {
                         if f.via_header {
                             write_in_pieces(conn, m.kind(), bytes, fin, &f.pieces, &mut out);
                         } else {
-                            let n = conn.send_fragment(m.kind(), bytes, fin, &mut buf).unwrap();
+                            let n = conn
+                                .send_fragment(m.kind(), 0, bytes, fin, &mut buf)
+                                .unwrap();
                             out.extend_from_slice(&buf[..n]);
                         }
                         for c in &f.controls_after {
@@ -224,7 +226,7 @@ fn write_in_pieces<E: Endpoint>(
 ) {
     let mut header = [0u8; 14];
     let n = conn
-        .send_frame_header(kind, bytes.len() as u64, fin, &mut header)
+        .send_frame_header(kind, 0, bytes.len() as u64, fin, &mut header)
         .unwrap();
     out.extend_from_slice(&header[..n]);
     let mut rest = bytes;

@@ -124,10 +124,10 @@ fn server_encodes_the_unmasked_examples_exactly() {
     assert_eq!(&out[..n], UNMASKED_HELLO);
 
     let n1 = s
-        .send_fragment(DataKind::Text, b"Hel", false, &mut out)
+        .send_fragment(DataKind::Text, 0, b"Hel", false, &mut out)
         .unwrap();
     let n2 = s
-        .send_fragment(DataKind::Text, b"lo", true, &mut out[n1..])
+        .send_fragment(DataKind::Text, 0, b"lo", true, &mut out[n1..])
         .unwrap();
     assert_eq!(&out[..n1 + n2], FRAGMENTED_HELLO);
 
@@ -147,7 +147,7 @@ fn server_encodes_the_unmasked_examples_exactly() {
 
     // The same frames, header first and payload after.
     let n = s
-        .send_frame_header(DataKind::Binary, 256, true, &mut out)
+        .send_frame_header(DataKind::Binary, 0, 256, true, &mut out)
         .unwrap();
     assert_eq!(&out[..n], &[0x82, 0x7E, 0x01, 0x00]);
     let m = s.send_payload(&binary_256(), &mut out[n..]).unwrap();
@@ -164,7 +164,7 @@ fn client_encodes_the_masked_examples_exactly_with_the_rfc_key() {
     assert_eq!(&out[..n], MASKED_PONG);
     // In pieces, masked in place.
     let n = c
-        .send_frame_header(DataKind::Text, 5, true, &mut out)
+        .send_frame_header(DataKind::Text, 0, 5, true, &mut out)
         .unwrap();
     assert_eq!(&out[..n], &MASKED_HELLO[..6]);
     let mut payload = *b"Hello";

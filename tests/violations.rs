@@ -11,7 +11,8 @@ use util::{
 use wsmachine::connection::Endpoint;
 use wsmachine::wire::frame::{RSV1, RSV2, RSV3};
 use wsmachine::{
-    CloseCode, Config, Connection, DataKind, ProtocolError, ReceiveError, SendError, Server,
+    CloseCode, CloseOutcome, Config, Connection, DataKind, ProtocolError, ReceiveError, SendError,
+    Server, State,
 };
 
 const KEY: [u8; 4] = [0xA1, 0xB2, 0xC3, 0xD4];
@@ -62,7 +63,11 @@ fn rejects<E: Endpoint>(
 fn assert_dead<E: Endpoint>(conn: &mut Connection<E>) {
     let mut more = c2s(true, 0x2, b"more");
     assert_eq!(conn.receive(&mut more), Err(ReceiveError::Closed));
-    assert_eq!(conn.receive(&mut []), Err(ReceiveError::Closed));
+    let nothing = conn
+        .receive(&mut [])
+        .map(|r| (r.consumed, r.event.is_none()));
+    assert_eq!(nothing, Ok((0, true)), "no input is never an error");
+    assert_eq!(conn.state(), wsmachine::State::Closed);
     let mut out = [0u8; 64];
     assert_eq!(conn.send_text("x", &mut out), Err(SendError::Closed));
     assert_eq!(conn.send_ping(b"", &mut out), Err(SendError::Closed));
@@ -584,11 +589,50 @@ fn message_over_max_message_size() {
 
 #[test]
 fn frame_after_the_peers_close() {
-    // In the same read as the close, before our reply went out: the reply becomes a 1002.
-    let bytes = [c2s(true, 0x8, b"\x03\xe8"), c2s(true, 0x1, b"late")].concat();
-    server_rejects(&bytes, ProtocolError::FrameAfterClose, 1002);
+    // In the same read as the close, before our reply went out: the frame is refused, and the
+    // reply stays the echo of the peer's code, so the close handshake still completes.
+    for cuts in CUTS {
+        let mut conn = server();
+        let mut rx = Receiver::new(256);
+        let bytes = [c2s(true, 0x8, b"\x03\xe8"), c2s(true, 0x1, b"late")].concat();
+        rx.feed(&mut conn, &bytes, cuts);
+        assert_eq!(rx.events, [Ev::Close(1000, String::new())]);
+        assert_eq!(
+            rx.error,
+            Some(ReceiveError::Protocol(ProtocolError::FrameAfterClose))
+        );
+        assert_eq!(conn.state(), State::Closing);
+        assert_eq!(
+            drain_transmit(&mut conn),
+            server_close_bytes(CloseCode::NORMAL)
+        );
+        assert_eq!(
+            conn.close_outcome(),
+            Some(CloseOutcome {
+                clean: true,
+                code: CloseCode::NORMAL
+            })
+        );
+        assert_dead(&mut conn);
+    }
+    let mut conn = the_client();
+    let mut rx = Receiver::new(256);
     let bytes = [s2c(true, 0x8, b""), s2c(true, 0x9, b"")].concat();
-    client_rejects(&bytes, ProtocolError::FrameAfterClose, 1002);
+    rx.feed(&mut conn, &bytes, &[usize::MAX]);
+    assert_eq!(
+        rx.error,
+        Some(ReceiveError::Protocol(ProtocolError::FrameAfterClose))
+    );
+    let tx = drain_transmit(&mut conn);
+    assert_eq!(&tx[..2], &[0x88, 0x80], "an empty masked close: {tx:02x?}");
+    assert_eq!(tx.len(), 6);
+    assert_eq!(
+        conn.close_outcome(),
+        Some(CloseOutcome {
+            clean: true,
+            code: CloseCode::NO_STATUS
+        })
+    );
     // After our reply went out: the connection is closed, and nothing more is owed.
     let mut conn = server();
     let events = accepts_into(&mut conn, &c2s(true, 0x8, b"\x03\xe8"));
@@ -599,10 +643,7 @@ fn frame_after_the_peers_close() {
     );
     assert!(conn.is_closed());
     let mut late = c2s(true, 0x1, b"late");
-    assert_eq!(
-        conn.receive(&mut late),
-        Err(ReceiveError::Protocol(ProtocolError::FrameAfterClose))
-    );
+    assert_eq!(conn.receive(&mut late), Err(ReceiveError::Closed));
     assert_eq!(drain_transmit(&mut conn), []);
     assert!(conn.is_closed());
     assert_dead(&mut conn);
@@ -618,19 +659,26 @@ fn a_failure_drops_the_owed_pong() {
 #[test]
 fn application_failure_sends_its_code() {
     let mut conn = server();
-    conn.fail(CloseCode::POLICY_VIOLATION);
+    assert_eq!(conn.fail(CloseCode::POLICY_VIOLATION), Ok(()));
+    assert_eq!(conn.state(), State::Closing);
     assert_eq!(
         drain_transmit(&mut conn),
         server_close_bytes(CloseCode::POLICY_VIOLATION)
     );
     assert_dead(&mut conn);
-    // A code that may not go on the wire becomes 1011.
-    let mut conn = server();
-    conn.fail(CloseCode::ABNORMAL);
-    assert_eq!(
-        drain_transmit(&mut conn),
-        server_close_bytes(CloseCode::INTERNAL_ERROR)
-    );
+    // A code that may not go on the wire is refused, as `send_close` refuses it, and nothing
+    // changes.
+    for code in [
+        CloseCode::NO_STATUS,
+        CloseCode::ABNORMAL,
+        CloseCode(999),
+        CloseCode(1016),
+    ] {
+        let mut conn = server();
+        assert_eq!(conn.fail(code), Err(SendError::InvalidCloseCode));
+        assert!(conn.is_open());
+        assert_eq!(drain_transmit(&mut conn), []);
+    }
 }
 
 #[test]
@@ -699,7 +747,7 @@ fn output_too_small_reports_the_exact_size_and_keeps_the_obligation() {
             Err(SendError::BufferTooSmall { needed })
         );
         assert_eq!(
-            s.send_fragment(DataKind::Text, &payload, false, &mut small),
+            s.send_fragment(DataKind::Text, 0, &payload, false, &mut small),
             Err(SendError::BufferTooSmall { needed })
         );
         let mut exact = vec![0u8; needed];
@@ -717,7 +765,7 @@ fn output_too_small_reports_the_exact_size_and_keeps_the_obligation() {
     );
     assert!(c.is_open(), "a failed send changes nothing");
     assert_eq!(
-        c.send_frame_header(DataKind::Binary, 70000, true, &mut [0u8; 13]),
+        c.send_frame_header(DataKind::Binary, 0, 70000, true, &mut [0u8; 13]),
         Err(SendError::BufferTooSmall { needed: 14 })
     );
     assert_eq!(c.send_text("hello", &mut out), Ok(11));
@@ -753,11 +801,11 @@ fn send_side_misuse_is_refused_and_changes_nothing() {
     assert!(c.is_open());
     // Fragment rules.
     let n = c
-        .send_fragment(DataKind::Text, b"a", false, &mut out)
+        .send_fragment(DataKind::Text, 0, b"a", false, &mut out)
         .unwrap();
     assert!(n > 0);
     assert_eq!(
-        c.send_fragment(DataKind::Binary, b"b", true, &mut out),
+        c.send_fragment(DataKind::Binary, 0, b"b", true, &mut out),
         Err(SendError::MessageInProgress)
     );
     assert_eq!(
@@ -765,7 +813,7 @@ fn send_side_misuse_is_refused_and_changes_nothing() {
         Err(SendError::MessageInProgress)
     );
     assert_eq!(
-        c.send_frame_header(DataKind::Binary, 1, true, &mut out),
+        c.send_frame_header(DataKind::Binary, 0, 1, true, &mut out),
         Err(SendError::MessageInProgress)
     );
     // Payload rules.
@@ -774,10 +822,10 @@ fn send_side_misuse_is_refused_and_changes_nothing() {
         Err(SendError::PayloadLengthMismatch)
     );
     assert_eq!(
-        c.send_frame_header(DataKind::Text, 1 << 63, true, &mut out),
+        c.send_frame_header(DataKind::Text, 0, 1 << 63, true, &mut out),
         Err(SendError::PayloadLengthMismatch)
     );
-    c.send_frame_header(DataKind::Text, 3, true, &mut out)
+    c.send_frame_header(DataKind::Text, 0, 3, true, &mut out)
         .unwrap();
     assert_eq!(
         c.mask_payload_in_place(&mut [b'x'; 4]),
@@ -827,10 +875,12 @@ fn nothing_is_sent_after_the_close_not_even_a_due_keepalive_ping() {
         server_close_bytes(CloseCode::NORMAL)
     );
     assert!(s.is_closed());
-    // Our own close before the ping went out: nothing after it.
+    // Our own close when the ping is owed: the ping goes first, in the same buffer, and
+    // nothing after the close.
     let mut s = due();
     let mut out = [0u8; 16];
-    assert_eq!(s.send_close(CloseCode::NORMAL, "", &mut out), Ok(4));
+    assert_eq!(s.send_close(CloseCode::NORMAL, "", &mut out), Ok(6));
+    assert_eq!(&out[..6], &[0x89, 0x00, 0x88, 0x02, 0x03, 0xe8]);
     assert_eq!(drain_transmit(&mut s), []);
     assert!(!s.wants_transmit());
 }

@@ -11,8 +11,8 @@ use wsmachine::utf8::{Utf8Error, Utf8Validator};
 use wsmachine::wire::frame::MAX_HEADER_LEN;
 use wsmachine::wire::mask::apply_mask;
 use wsmachine::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Event, FrameHeader, Opcode, ReceiveError,
-    Role, SendError, Status,
+    CloseCode, CloseFrame, Config, Connection, DataKind, Event, FrameHeader, Opcode, ProtocolError,
+    ReceiveError, Role, SendError, State, Status,
 };
 
 /// The receive buffer a [`Harness`] keeps unconsumed bytes in, like a real caller.
@@ -219,6 +219,7 @@ pub enum Got {
 enum Step {
     Chunk {
         kind: DataKind,
+        rsv: u8,
         payload: Vec<u8>,
         first: bool,
         last: bool,
@@ -353,7 +354,7 @@ impl<E: Endpoint> Harness<E> {
         }
         let n = result.expect("send_close on a live connection");
         self.owed_close = Some(CloseCode::NORMAL);
-        self.check_frame(&mut out[..n]);
+        self.check_frames(&mut out[..n]);
     }
 
     fn timers(&mut self, anyway: bool) {
@@ -382,9 +383,15 @@ impl<E: Endpoint> Harness<E> {
         self.stopped = true;
         self.owed_pong = None;
         assert!(!self.conn.is_open());
-        assert_eq!(self.conn.receive(&mut []), Err(ReceiveError::Closed));
+        let nothing = wsmachine::Received {
+            consumed: 0,
+            event: None,
+        };
+        assert_eq!(self.conn.receive(&mut []), Ok(nothing));
         let rest = &mut self.rx[..self.filled];
-        assert_eq!(self.conn.receive(rest), Err(ReceiveError::Closed));
+        if !rest.is_empty() {
+            assert_eq!(self.conn.receive(rest), Err(ReceiveError::Closed));
+        }
     }
 
     /// Presents the receive buffer until the connection makes no progress.
@@ -402,6 +409,9 @@ impl<E: Endpoint> Harness<E> {
                         Message::Ping(p) => Step::Control(Got::Ping(p.to_vec())),
                         Message::Pong(p) => Step::Control(Got::Pong(p.to_vec())),
                         Message::Close(c) => Step::Control(close_got(&c)),
+                        Message::Encoded { kind, payload, .. } => {
+                            Step::Whole(kind, payload.to_vec())
+                        }
                     });
                     (consumed, step)
                 }),
@@ -411,6 +421,7 @@ impl<E: Endpoint> Harness<E> {
                             assert!(c.payload.len() <= r.consumed);
                             Step::Chunk {
                                 kind: c.kind,
+                                rsv: c.rsv,
                                 payload: c.payload.to_vec(),
                                 first: c.first,
                                 last: c.last,
@@ -463,17 +474,24 @@ impl<E: Endpoint> Harness<E> {
         match step {
             Step::Chunk {
                 kind,
+                rsv,
                 payload,
                 first,
                 last,
             } => {
                 assert_eq!(first, self.message.is_none(), "first flag");
+                assert_eq!(
+                    rsv & !self.opts.config.allowed_rsv,
+                    0,
+                    "RSV bits let through"
+                );
                 let (open_kind, bytes) = self.message.get_or_insert_with(|| (kind, Vec::new()));
                 assert_eq!(*open_kind, kind);
                 bytes.extend_from_slice(&payload);
                 let total = bytes.len() as u64;
                 assert!(total <= self.opts.config.max_message_size);
-                if kind == DataKind::Text {
+                // Text under an extension's RSV bit is the extension's to check.
+                if kind == DataKind::Text && rsv == 0 {
                     // Fail fast: what arrived so far is a valid prefix.
                     assert!(
                         !matches!(utf8_reference(bytes), Err(Some(_))),
@@ -482,7 +500,7 @@ impl<E: Endpoint> Harness<E> {
                 }
                 if last {
                     let (kind, bytes) = self.message.take().unwrap_or((kind, Vec::new()));
-                    if kind == DataKind::Text {
+                    if kind == DataKind::Text && rsv == 0 {
                         assert!(core::str::from_utf8(&bytes).is_ok());
                     }
                     self.got.push(Got::Message(kind, bytes));
@@ -518,6 +536,20 @@ impl<E: Endpoint> Harness<E> {
     }
 
     fn on_error(&mut self, e: ReceiveError) {
+        if self.close_received {
+            // Bytes after the peer's close: refused without changing what is owed (the reply
+            // still echoes the peer's code), or, once the reply is out, the connection is over.
+            match e {
+                ReceiveError::Protocol(ProtocolError::FrameAfterClose) => {
+                    assert!(!self.close_sent && self.conn.state() == State::Closing)
+                }
+                ReceiveError::Closed => assert!(self.conn.is_closed()),
+                e => panic!("receive returned {e:?} after the peer's close"),
+            }
+            self.error = Some(e);
+            self.stopped = true;
+            return;
+        }
         let ReceiveError::Protocol(p) = e else {
             panic!("receive returned {e:?} on a live connection");
         };
@@ -551,12 +583,29 @@ impl<E: Endpoint> Harness<E> {
             if n == 0 {
                 break;
             }
-            self.check_frame(&mut out[..n]);
+            self.check_frames(&mut out[..n]);
         }
         assert_eq!(self.owed_pong, None, "owed pong not sent");
         assert_eq!(self.owed_close, None, "owed close not sent");
         if self.close_sent && (self.close_received || self.stopped) {
             assert!(self.conn.is_closed());
+        }
+    }
+
+    /// Frames written by the connection, back to back: each well-formed, masked iff client,
+    /// and owed.
+    fn check_frames(&mut self, mut frames: &mut [u8]) {
+        while !frames.is_empty() {
+            let len = match FrameHeader::parse(frames) {
+                Ok(Status::Complete((header, header_len))) => {
+                    header_len + usize::try_from(header.payload_len).expect("small frame")
+                }
+                other => panic!("output frame does not parse: {other:?}"),
+            };
+            assert!(len <= frames.len(), "frame longer than the output");
+            let (frame, rest) = frames.split_at_mut(len);
+            self.check_frame(frame);
+            frames = rest;
         }
     }
 
@@ -567,11 +616,6 @@ impl<E: Endpoint> Harness<E> {
             Ok(Status::Complete(parsed)) => parsed,
             other => panic!("output frame does not parse: {other:?}"),
         };
-        assert_eq!(
-            header_len as u64 + header.payload_len,
-            frame.len() as u64,
-            "payload length"
-        );
         assert_eq!(header.mask.is_some(), E::ROLE == Role::Client, "masking");
         assert!(header.fin && header.rsv == 0);
         let payload = &mut frame[header_len..];
@@ -689,7 +733,7 @@ fn encode<E: Endpoint>(sender: &mut Connection<E>, ops: &[Op]) -> (Vec<u8>, Vec<
     for op in ops {
         let result = match op {
             Op::Message(kind, payload) => emit_into(&mut wire, payload.len(), |o| {
-                sender.send_message(*kind, payload, o)
+                sender.send_message(*kind, 0, payload, o)
             })
             .map(|()| expected.push(Got::Message(*kind, payload.clone()))),
             Op::Fragmented(kind, fragments) => {
@@ -705,7 +749,7 @@ fn encode<E: Endpoint>(sender: &mut Connection<E>, ops: &[Op]) -> (Vec<u8>, Vec<
                     let f = fragments.get(i).unwrap_or(&empty);
                     let fin = i + 1 == count;
                     result = emit_into(&mut wire, f.payload.len(), |o| {
-                        sender.send_fragment(*kind, &f.payload, fin, o)
+                        sender.send_fragment(*kind, 0, &f.payload, fin, o)
                     });
                     if result.is_err() {
                         assert_eq!(i, 0, "a later fragment failed: {result:?}");
@@ -728,7 +772,7 @@ fn encode<E: Endpoint>(sender: &mut Connection<E>, ops: &[Op]) -> (Vec<u8>, Vec<
             Op::Streamed(kind, pieces, in_place) => {
                 let total: usize = pieces.iter().map(Vec::len).sum();
                 let header = emit_into(&mut wire, 0, |o| {
-                    sender.send_frame_header(*kind, total as u64, true, o)
+                    sender.send_frame_header(*kind, 0, total as u64, true, o)
                 });
                 header.map(|()| {
                     let mut whole = Vec::new();

@@ -7,7 +7,9 @@ use crate::wire::close::CloseFrame;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DataKind {
     /// UTF-8 text. Each chunk has been validated as it arrived, but a chunk may end inside a
-    /// character: only the whole message is guaranteed to be a `str`.
+    /// character: only the whole message is guaranteed to be a `str`. A text message whose
+    /// first frame carries an extension's RSV bit is not checked here: its payload is the
+    /// extension's encoding, and the layer that decodes it checks the decoded text.
     Text,
     /// Arbitrary bytes.
     Binary,
@@ -19,6 +21,10 @@ pub enum DataKind {
 pub struct DataChunk<'a> {
     /// Text or binary, from the message's first frame.
     pub kind: DataKind,
+    /// The RSV bits of the message's first frame ([`RSV1`](crate::wire::frame::RSV1)...), as
+    /// allowed by [`Config::allowed_rsv`](crate::Config::allowed_rsv): 0 unless a negotiated
+    /// extension transformed the message, whose decoder reads them here.
+    pub rsv: u8,
     /// The bytes; may be empty (for an empty message or fragment).
     pub payload: &'a [u8],
     /// This is the first chunk of its message.
@@ -34,16 +40,25 @@ pub enum Event<'a> {
     /// Part of a text or binary message.
     Data(DataChunk<'a>),
     /// A ping with its payload. With [`Config::auto_pong`](crate::Config::auto_pong) (the
-    /// default) the pong is already queued for `poll_transmit`.
+    /// default) the pong is owed: the next `send_*` or `poll_transmit` writes it.
     Ping(&'a [u8]),
     /// A pong with its payload.
     Pong(&'a [u8]),
-    /// The peer's close frame. The reply is queued for `poll_transmit` unless this connection
-    /// had already sent its own close.
+    /// The peer's close frame. Unless this connection had already sent its own close, the
+    /// reply is owed: the next `send_*` (refused with [`SendError::Closing`]) or
+    /// `poll_transmit` writes it, or [`send_close`](crate::Connection::send_close) answers
+    /// with a code of the application's.
+    ///
+    /// [`SendError::Closing`]: crate::SendError::Closing
     Close(CloseFrame<'a>),
 }
 
 /// The result of one [`Connection::receive`](crate::Connection::receive) call.
+///
+/// The event's bytes are always the tail of the consumed prefix: a data chunk's payload is
+/// `input[consumed - payload.len()..consumed]`, a ping's or pong's payload ends at `consumed`,
+/// and so does a close frame's reason. A driver that must let go of the borrow can keep
+/// `consumed` and the lengths, and borrow the bytes again from its buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use]

@@ -10,61 +10,93 @@
 //! # Method groups
 //!
 //! - **Constructors**: [`Connection::server`], [`Connection::client`].
-//! - **Getters**: [`role`](Connection::role), [`config`](Connection::config),
-//!   [`is_open`](Connection::is_open), [`is_closed`](Connection::is_closed),
-//!   [`wants_transmit`](Connection::wants_transmit).
+//! - **Getters**: [`state`](Connection::state) (one [`State`]: open, closing, closed),
+//!   [`close_outcome`](Connection::close_outcome), [`role`](Connection::role),
+//!   [`config`](Connection::config), [`wants_transmit`](Connection::wants_transmit), and the
+//!   shorthands [`is_open`](Connection::is_open), [`is_closed`](Connection::is_closed).
 //! - **Input**: [`receive`](Connection::receive) takes received bytes and returns how many it
-//!   consumed and at most one [`Event`] borrowing them.
-//! - **Obligations**: [`poll_transmit`](Connection::poll_transmit) writes the frames the
-//!   connection owes the peer: pongs, the close reply, the close after a protocol error, the
-//!   keepalive ping.
+//!   consumed and at most one [`Event`] borrowing them; [`receive_eof`](Connection::receive_eof)
+//!   says the peer ended the stream.
 //! - **Output**: `send_*` encode frames into a caller buffer: whole messages
-//!   ([`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary)),
-//!   fragments ([`send_fragment`](Connection::send_fragment)), one frame in pieces
+//!   ([`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary),
+//!   [`send_message`](Connection::send_message)), fragments
+//!   ([`send_fragment`](Connection::send_fragment)), one frame in pieces
 //!   ([`send_frame_header`](Connection::send_frame_header) then
 //!   [`send_payload`](Connection::send_payload) or
 //!   [`mask_payload_in_place`](Connection::mask_payload_in_place)), controls
 //!   ([`send_ping`](Connection::send_ping), [`send_pong`](Connection::send_pong),
 //!   [`send_close`](Connection::send_close)), and [`fail`](Connection::fail).
+//! - **Obligations**: [`poll_transmit`](Connection::poll_transmit) writes the frames the
+//!   connection owes the peer: a pong, the keepalive ping, the close reply, the close after a
+//!   failure.
 //! - **Time**: [`poll_timeout`](Connection::poll_timeout) and
 //!   [`handle_timeout`](Connection::handle_timeout), safe to call too often.
+//!
+//! # Two rules that keep obligations from starving
+//!
+//! 1. Every `send_*` that starts a frame first writes what the connection owes into the same
+//!    buffer and returns the total. An application that sends as well as receives never has
+//!    to think about pongs or close replies. Once the connection is closing, a send is refused
+//!    with [`SendError::Closing`]`{ written }`: `out[..written]` is the close it owed, to be
+//!    written like any other output.
+//! 2. A loop that only receives calls [`poll_transmit`](Connection::poll_transmit) after each
+//!    `receive` (and after `handle_timeout`) and writes what it returns.
+//!
+//! And while the connection is closing a deadline runs (`close_timeout`) whatever it waits
+//! for, so calling `handle_timeout` at [`poll_timeout`](Connection::poll_timeout) always ends
+//! in [`State::Closed`]: no sequence of calls leaves a connection that never closes.
 //!
 //! # Call order
 //!
 //! ```text
 //! loop {
-//!     read bytes into rx[filled..]
+//!     read bytes into rx[filled..]            (0 bytes: conn.receive_eof(), then stop)
 //!     loop { conn.receive(&mut rx[..filled]) -> Received { consumed, event }
 //!            handle event; drop `consumed` bytes from the front of rx
 //!            stop when consumed == 0 and event is None (more bytes needed) }
-//!     while conn.poll_transmit(&mut tx)? > 0 { write tx }    // pongs, close replies
-//!     conn.send_*(.., &mut tx)? ; write tx                    // your messages
+//!     conn.send_*(.., &mut tx)? ; write tx     // your messages, after anything owed
+//!     n = conn.poll_transmit(&mut tx)? ; write tx[..n]   // if you sent nothing
 //!     conn.handle_timeout(now) when now >= conn.poll_timeout()
-//!     if conn.is_closed() { close the TCP connection (a client waits for the server's FIN) }
+//!     match conn.state() { Closed => break, _ => {} }
 //! }
+//! then close the socket (see below)
 //! ```
 //!
 //! Unconsumed bytes must be presented again: a frame header, or a whole control frame (at most
 //! [`MIN_RECEIVE_BUFFER`] bytes), is only consumed once all of it is there. Data payloads are
 //! handed out as soon as any of their bytes are there, so a message of any size streams through
 //! a small buffer.
+//!
+//! # Closing the socket
+//!
+//! When [`State::Closed`] is reached, the last close frame may still sit in your transmit
+//! buffer or the kernel's. Dropping a TCP socket that has unread input makes the kernel send a
+//! reset, which can destroy that close frame before the peer reads it (this is what usually
+//! happens after a protocol error, when the peer is still sending). A hand-written loop
+//! therefore: writes everything the connection wrote, half-closes the socket (`shutdown` of the
+//! write side), reads and discards input for a bounded time or number of bytes until the peer
+//! closes its side, and only then drops the socket. §7.1.1: a server closes first; a client
+//! waits a little for the server to close.
 
 mod config;
 mod endpoint;
 mod event;
+pub(crate) mod rate;
 mod recv;
 mod send;
+mod state;
 mod timer;
 
 pub use config::Config;
 pub use endpoint::{Client, Endpoint, Role, Server};
 pub use event::{DataChunk, DataKind, Event, Received};
+pub use state::{CloseOutcome, State};
 pub use timer::TimedOut;
 
 use crate::error::SendError;
 use crate::wire::close::{CloseCode, CloseFrame};
 use crate::wire::frame::{Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use timer::Timer;
+use state::Lifecycle;
 
 /// The smallest receive buffer that can hold any frame header and any whole control frame.
 pub const MIN_RECEIVE_BUFFER: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
@@ -91,34 +123,34 @@ pub const MIN_RECEIVE_BUFFER: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
 /// assert_eq!(&tx[..n], &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// A server connection is `Clone`; a client connection is not: a clone would draw the same
+/// masking keys as the original from a cloned generator, and RFC 6455 §10.3 requires keys an
+/// intermediary cannot predict.
+#[derive(Debug)]
 pub struct Connection<E: Endpoint> {
     endpoint: E,
     config: Config,
     rx: recv::RxState,
     tx: send::TxState,
-    close: CloseState,
-    /// The payload of the pong owed for the latest ping, if one is owed.
-    pong: Option<ControlPayload>,
-    timer: Timer,
+    phase: Lifecycle,
+}
+
+impl Clone for Connection<Server> {
+    fn clone(&self) -> Self {
+        Self {
+            endpoint: Server,
+            config: self.config,
+            rx: self.rx,
+            tx: self.tx,
+            phase: self.phase.clone(),
+        }
+    }
 }
 
 /// A control frame's payload, kept until it is sent. Not zeroed in advance: it only ever
 /// holds what was copied in.
 type ControlPayload = heapless::Vec<u8, MAX_CONTROL_PAYLOAD, u8>;
-
-/// Where the close handshake stands (§7.1).
-#[derive(Debug, Clone, Copy, Default)]
-struct CloseState {
-    /// Our close frame has been written out.
-    sent: bool,
-    /// The peer's close frame has arrived.
-    received: bool,
-    /// The connection failed (protocol error, dead peer, close timeout): no more input.
-    failed: bool,
-    /// A close frame owed to the peer, with this code, not yet written out.
-    queued: Option<CloseCode>,
-}
 
 impl Connection<Server> {
     /// A server connection: expects masked frames and sends unmasked ones.
@@ -144,14 +176,7 @@ impl<E: Endpoint> Connection<E> {
             config,
             rx: recv::RxState::new(),
             tx: send::TxState::new(),
-            close: CloseState {
-                sent: false,
-                received: false,
-                failed: false,
-                queued: None,
-            },
-            pong: None,
-            timer: Timer::new(),
+            phase: Lifecycle::new(),
         }
     }
 
@@ -167,89 +192,126 @@ impl<E: Endpoint> Connection<E> {
         &self.config
     }
 
-    /// Neither side has started the close handshake and the connection has not failed: data
-    /// may flow both ways.
+    /// Where the connection stands: [`State::Open`], [`State::Closing`] or [`State::Closed`].
     #[must_use]
-    pub const fn is_open(&self) -> bool {
-        !self.close.sent
-            && !self.close.received
-            && !self.close.failed
-            && self.close.queued.is_none()
+    pub const fn state(&self) -> State {
+        self.phase.state()
     }
 
-    /// The connection is over: our close frame is written out and the peer's has arrived, or
-    /// the connection failed (or timed out) and its close frame is written out. Close the TCP
-    /// connection now; per §7.1.1 a server closes first, and a client should wait a little for
-    /// the server's FIN before closing its side.
+    /// `state() == State::Open`: neither side has started the close handshake and the
+    /// connection has not failed.
+    #[must_use]
+    pub const fn is_open(&self) -> bool {
+        matches!(self.state(), State::Open)
+    }
+
+    /// `state() == State::Closed`: close the TCP connection now; per §7.1.1 a server closes
+    /// first, and a client should wait a little for the server's FIN before closing its side.
     #[must_use]
     pub const fn is_closed(&self) -> bool {
-        self.close.sent && (self.close.received || self.close.failed)
+        matches!(self.state(), State::Closed)
+    }
+
+    /// How the connection ended, once it is [`State::Closed`].
+    #[must_use]
+    pub const fn close_outcome(&self) -> Option<CloseOutcome> {
+        self.phase.outcome()
     }
 
     /// There is something for [`poll_transmit`](Self::poll_transmit) to write now.
     #[must_use]
-    pub const fn wants_transmit(&self) -> bool {
-        !self.tx.frame_open()
-            && (self.pong.is_some() || self.close.queued.is_some() || self.timer.ping_due())
+    pub fn wants_transmit(&self) -> bool {
+        !self.tx.frame_open() && self.owed_len(true) > 0
     }
 
-    /// Writes the next frame the connection owes the peer into `out`: a pong, the close reply,
-    /// the close after a failure, or a keepalive ping. Returns its length, or 0 when nothing is
-    /// owed. Call it until it returns 0. Nothing is written while a frame's payload is being
-    /// sent in pieces; a control frame may go between fragments.
+    /// Writes every frame the connection owes the peer into `out`: a pong, a keepalive ping,
+    /// the close reply, or the close after a failure. Returns their length, 0 when nothing is
+    /// owed. Nothing is written while a frame's payload is being sent in pieces; a control
+    /// frame may go between fragments.
     ///
-    /// When `out` is too small the error says how many bytes it needs and the obligation stays
-    /// queued; at most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
+    /// Every `send_*` that starts a frame writes these first anyway, so an application that
+    /// sends can skip this; a loop that only receives must call it after each `receive`.
+    ///
+    /// When `out` is too small the error says how many bytes it needs and nothing changes; at
+    /// most [`MIN_RECEIVE_BUFFER`] bytes are ever needed.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<usize, SendError> {
         if self.tx.frame_open() {
             return Ok(0);
         }
-        if let Some(payload) = &self.pong {
-            let n = send::encode_frame(&mut self.endpoint, Opcode::Pong, true, payload, out)?;
-            self.pong = None;
-            return Ok(n);
+        let needed = self.owed_len(true);
+        if out.len() < needed {
+            return Err(SendError::BufferTooSmall { needed });
         }
-        if let Some(code) = self.close.queued {
-            let frame = CloseFrame { code, reason: "" };
-            let n = self.write_close(&frame, out)?;
-            return Ok(n);
-        }
-        if self.timer.ping_due() {
-            let n = send::encode_frame(&mut self.endpoint, Opcode::Ping, true, &[], out)?;
-            self.timer.clear_ping();
-            return Ok(n);
-        }
-        Ok(0)
+        Ok(self.write_owed(out, true))
     }
 
-    /// Fails the connection with `code` (for instance 1008 for a policy violation, or 1009 when
-    /// a message does not fit the application's buffer): no more input is accepted, and a close
-    /// frame with `code` is queued for [`poll_transmit`](Self::poll_transmit) unless one was
-    /// already sent.
-    pub fn fail(&mut self, code: CloseCode) {
-        self.close.failed = true;
-        self.pong = None;
-        self.timer.clear_ping();
-        if !self.close.sent {
-            let code = if code.is_allowed_on_wire() {
-                code
-            } else {
-                CloseCode::INTERNAL_ERROR
-            };
-            self.close.queued = Some(code);
-        }
+    /// How many bytes the owed frames take on the wire: a pong, then a keepalive ping or, with
+    /// `close`, the close owed.
+    fn owed_len(&self, close: bool) -> usize {
+        let frame = send::control_frame_len::<E>;
+        let pong = self.phase.pong().map_or(0, |p| frame(p.len()));
+        let rest = if self.phase.ping_owed() {
+            frame(0)
+        } else {
+            self.phase.owed_close().filter(|_| close).map_or(0, |code| {
+                frame(CloseFrame { code, reason: "" }.encoded_len())
+            })
+        };
+        pong + rest
     }
 
-    /// Writes our close frame and records it as sent.
+    /// Writes the owed frames (the close only with `close`) into `out`, which holds at least
+    /// [`owed_len`](Self::owed_len) bytes, and returns their length.
+    fn write_owed(&mut self, out: &mut [u8], close: bool) -> usize {
+        let mut n = 0;
+        if let Some(payload) = self.phase.take_pong() {
+            n += send::encode_frame(&mut self.endpoint, Opcode::Pong, 0, true, &payload, out)
+                .unwrap_or(0);
+        }
+        let rest = out.get_mut(n..).unwrap_or_default();
+        if self.phase.take_ping() {
+            n += send::encode_frame(&mut self.endpoint, Opcode::Ping, 0, true, &[], rest)
+                .unwrap_or(0);
+        } else if let Some(code) = self.phase.owed_close().filter(|_| close) {
+            n += self
+                .write_close(&CloseFrame { code, reason: "" }, rest)
+                .unwrap_or(0);
+        }
+        n
+    }
+
+    /// Fails the connection with `code` (§7.1.7), for instance 1008 for a policy violation or
+    /// 1009 when a message does not fit the application's buffer: no more input is accepted,
+    /// and a close frame with `code` is owed (written by `poll_transmit` or the next `send_*`)
+    /// unless ours is already out, in which case the connection is closed at once.
+    ///
+    /// A code that may not go on the wire (1005, 1006, 1015, the reserved ranges) is refused
+    /// with [`SendError::InvalidCloseCode`] and changes nothing, as in
+    /// [`send_close`](Self::send_close). Failing a connection that is already closed does
+    /// nothing.
+    pub fn fail(&mut self, code: CloseCode) -> Result<(), SendError> {
+        if !code.is_allowed_on_wire() {
+            return Err(SendError::InvalidCloseCode);
+        }
+        self.phase.fail(code);
+        Ok(())
+    }
+
+    /// The peer ended the stream (a read returned 0 bytes): the connection is
+    /// [`State::Closed`] and anything owed is dropped. Returns how it ended: `clean` when the
+    /// close handshake had completed, otherwise the §7.1.5 code (1006 when no close frame came
+    /// from the peer), which is only ever reported locally.
+    pub fn receive_eof(&mut self) -> CloseOutcome {
+        self.phase.abandon()
+    }
+
+    /// Writes our close frame into `out` and records it as sent.
     fn write_close(&mut self, frame: &CloseFrame<'_>, out: &mut [u8]) -> Result<usize, SendError> {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let len = frame.emit(&mut payload)?;
         let payload = payload.get(..len).unwrap_or_default();
-        let n = send::encode_frame(&mut self.endpoint, Opcode::Close, true, payload, out)?;
-        self.close.sent = true;
-        self.close.queued = None;
-        self.pong = None;
-        self.timer.clear_ping();
+        let n = send::encode_frame(&mut self.endpoint, Opcode::Close, 0, true, payload, out)?;
+        self.phase.close_written();
         Ok(n)
     }
 }

@@ -30,6 +30,8 @@ struct RxFrame {
 #[derive(Debug, Clone, Copy)]
 struct RxMessage {
     kind: DataKind,
+    /// The RSV bits of the message's first frame.
+    rsv: u8,
     /// Payload bytes announced by the message's frame headers so far.
     announced: u64,
     /// A chunk of this message has been handed out.
@@ -62,17 +64,20 @@ impl<E: Endpoint> Connection<E> {
     /// arrives.
     ///
     /// An error fails the connection: the close frame it owes (1002, 1007 or 1009, from
-    /// [`ProtocolError::close_code`]) is queued for [`poll_transmit`](Self::poll_transmit),
-    /// and later calls return [`ReceiveError::Closed`].
+    /// [`ProtocolError::close_code`]) is owed (written by the next `send_*` or
+    /// [`poll_transmit`](Self::poll_transmit)), and later calls with bytes return
+    /// [`ReceiveError::Closed`]. Bytes after the peer's close frame are
+    /// [`ProtocolError::FrameAfterClose`], and the reply to that close stays owed as it was.
+    /// An empty `input` is never an error.
     pub fn receive<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
-        if self.close.failed {
-            return Err(ReceiveError::Closed);
-        }
-        if self.close.received {
-            if input.is_empty() {
-                return Ok(NOTHING);
-            }
-            return Err(self.protocol_error(ProtocolError::FrameAfterClose));
+        if !self.phase.accepts_input() {
+            // Nothing may follow the peer's close frame (§5.5.1); the reply stays owed as it
+            // was. A failed or closed connection takes no input. No input is never an error.
+            return match (input.is_empty(), self.phase.reply_owed()) {
+                (true, _) => Ok(NOTHING),
+                (false, true) => Err(ReceiveError::Protocol(ProtocolError::FrameAfterClose)),
+                (false, false) => Err(ReceiveError::Closed),
+            };
         }
         let received = if self.rx.frame.is_some() {
             self.receive_payload(input)
@@ -80,7 +85,7 @@ impl<E: Endpoint> Connection<E> {
             self.receive_frame(input)
         }?;
         if received.consumed > 0 {
-            self.timer.saw_input();
+            self.phase.input_seen();
         }
         Ok(received)
     }
@@ -125,8 +130,16 @@ impl<E: Endpoint> Connection<E> {
     }
 
     /// The rules a header breaks in this connection's state: RSV bits, masking direction.
+    ///
+    /// RSV bits a negotiated extension defines ([`Config::allowed_rsv`](crate::Config)) are
+    /// accepted on the first frame of a data message only; on a control or continuation frame
+    /// any RSV bit is a protocol error (RFC 6455 §5.2, RFC 7692 §6).
     fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        if header.rsv & !self.config.allowed_rsv != 0 {
+        let allowed = match header.opcode {
+            Opcode::Text | Opcode::Binary => self.config.allowed_rsv,
+            _ => 0,
+        };
+        if header.rsv & !allowed != 0 {
             return Err(ProtocolError::ReservedBits);
         }
         match (E::ROLE, header.mask) {
@@ -152,6 +165,7 @@ impl<E: Endpoint> Connection<E> {
                 };
                 none.insert(RxMessage {
                     kind,
+                    rsv: header.rsv,
                     announced: 0,
                     started: false,
                 })
@@ -185,6 +199,7 @@ impl<E: Endpoint> Connection<E> {
         frame.remaining -= n as u64;
         let last = frame.fin && frame.remaining == 0;
         let kind = message.kind;
+        let rsv = message.rsv;
         let first = !message.started;
         message.started = true;
         if frame.remaining == 0 {
@@ -193,7 +208,9 @@ impl<E: Endpoint> Connection<E> {
         if last {
             self.rx.message = None;
         }
-        if kind == DataKind::Text {
+        // An extension's RSV bit means the payload is transformed: the layer that decodes it
+        // checks the decoded text.
+        if kind == DataKind::Text && rsv == 0 {
             let valid = self.rx.utf8.feed(payload).and_then(|()| {
                 if last {
                     self.rx.utf8.finish()
@@ -207,6 +224,7 @@ impl<E: Endpoint> Connection<E> {
         }
         let chunk = DataChunk {
             kind,
+            rsv,
             payload,
             first,
             last,
@@ -225,19 +243,15 @@ impl<E: Endpoint> Connection<E> {
     ) -> Result<Event<'a>, ReceiveError> {
         match opcode {
             Opcode::Ping => {
-                if self.config.auto_pong && self.is_open() {
-                    // Parsing bounded a control payload to 125 bytes, so it always fits.
-                    self.pong = super::ControlPayload::from_slice(payload).ok();
+                if self.config.auto_pong {
+                    self.phase.ping_received(payload);
                 }
                 Ok(Event::Ping(payload))
             }
             Opcode::Pong => Ok(Event::Pong(payload)),
             _ => {
                 let frame = CloseFrame::parse(payload).map_err(|e| self.protocol_error(e))?;
-                self.close.received = true;
-                if !self.close.sent {
-                    self.close.queued = Some(frame.code);
-                }
+                self.phase.peer_closed(frame.code);
                 Ok(Event::Close(frame))
             }
         }
@@ -246,8 +260,8 @@ impl<E: Endpoint> Connection<E> {
     /// Fails the connection for a protocol error and returns the error to report.
     #[cold]
     #[inline(never)]
-    fn protocol_error(&mut self, e: ProtocolError) -> ReceiveError {
-        self.fail(e.close_code());
+    pub(crate) fn protocol_error(&mut self, e: ProtocolError) -> ReceiveError {
+        self.phase.fail(e.close_code());
         ReceiveError::Protocol(e)
     }
 }

@@ -3,7 +3,10 @@
 //! Time is an argument: `now` is any monotonic clock in milliseconds, the same one for every
 //! call. Nothing here reads a clock.
 
-use super::{CloseCode, Connection, Endpoint};
+use core::num::NonZeroU32;
+
+use super::state::{Expired, Timeouts};
+use super::{Connection, Endpoint};
 
 /// Why [`Connection::handle_timeout`] ended the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12,56 +15,10 @@ pub enum TimedOut {
     /// Nothing arrived within `keepalive_timeout` of a keepalive ping: the peer is presumed
     /// dead. The connection failed and queued a close with 1001 (going away).
     Keepalive,
-    /// The peer did not answer our close within `close_timeout`; the connection is closed.
+    /// The close handshake did not finish within `close_timeout`: the peer did not answer our
+    /// close, or the close the connection owed was never written out. The connection is
+    /// closed.
     Close,
-}
-
-/// What [`Timer::at`] is the deadline for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// No timer is armed.
-    Idle,
-    /// Send a keepalive ping at `at`, unless input arrives first.
-    Ping,
-    /// A keepalive ping went out: the peer is dead unless something arrives by `at`.
-    Dead,
-    /// Our close went out: the peer must answer by `at`.
-    Close,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Timer {
-    /// The deadline of `phase`, in the caller's milliseconds.
-    at: u64,
-    phase: Phase,
-    /// Input was consumed since the last `handle_timeout`.
-    input_seen: bool,
-    /// A keepalive ping is owed to `poll_transmit`.
-    ping_due: bool,
-}
-
-impl Timer {
-    pub(super) const fn new() -> Self {
-        Self {
-            at: 0,
-            phase: Phase::Idle,
-            input_seen: false,
-            ping_due: false,
-        }
-    }
-
-    pub(super) fn saw_input(&mut self) {
-        self.input_seen = true;
-    }
-
-    pub(super) const fn ping_due(&self) -> bool {
-        self.ping_due
-    }
-
-    /// The owed keepalive ping went out, or must not (nothing follows our close frame).
-    pub(super) fn clear_ping(&mut self) {
-        self.ping_due = false;
-    }
 }
 
 impl<E: Endpoint> Connection<E> {
@@ -69,78 +26,45 @@ impl<E: Endpoint> Connection<E> {
     /// `None` when no timer runs. A time at or before `now` (0 included) means: call it now
     /// (a timer needs arming). Input that arrives meanwhile does not move the deadline;
     /// `handle_timeout` at that deadline sees it and pushes the next ping back.
+    ///
+    /// While the connection is closing a deadline always runs when `close_timeout` is set:
+    /// waiting for the peer's close, and equally a close the application has not yet written
+    /// out, so a closing connection reaches [`State::Closed`](crate::State::Closed) however it
+    /// is driven.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
-        if self.close.failed || self.is_closed() {
-            return None;
-        }
-        let wanted = if self.close.sent {
-            self.config.close_timeout.is_some().then_some(Phase::Close)
-        } else if self.keepalive_running() {
-            Some(Phase::Ping)
-        } else {
-            None
-        }?;
-        let armed = self.timer.phase == wanted
-            || (wanted == Phase::Ping && self.timer.phase == Phase::Dead);
-        Some(if armed { self.timer.at } else { 0 })
+        self.phase.poll_timeout(&self.timeouts())
     }
 
-    /// Advances the timers to `now` (milliseconds, monotonic). Queues a keepalive ping when the
-    /// peer has been quiet for `keepalive_interval`, fails the connection when it stays quiet
-    /// `keepalive_timeout` longer, and closes it when our close goes unanswered for
-    /// `close_timeout`. Returns what timed out, once. Safe to call at any time, too often
-    /// included.
+    /// Advances the timers to `now` (milliseconds, monotonic). Owes a keepalive ping when the
+    /// peer has been quiet for `keepalive_interval`, fails the connection (1001) when it stays
+    /// quiet `keepalive_timeout` longer, and closes it when the close handshake has not
+    /// finished `close_timeout` after it began. Returns what timed out, once. Safe to call at
+    /// any time, too often included.
     pub fn handle_timeout(&mut self, now: u64) -> Option<TimedOut> {
-        if self.close.failed || self.is_closed() {
-            return None;
-        }
-        if self.close.sent {
-            let timeout = self.config.close_timeout?;
-            if self.timer.phase != Phase::Close {
-                self.timer.phase = Phase::Close;
-                self.timer.at = now.saturating_add(u64::from(timeout.get()));
-            }
-            if now >= self.timer.at {
-                self.timer.phase = Phase::Idle;
-                self.close.failed = true;
-                return Some(TimedOut::Close);
-            }
-            return None;
-        }
-        let interval = match self.config.keepalive_interval {
-            Some(interval) if self.is_open() => u64::from(interval.get()),
-            _ => return None,
-        };
-        let t = &mut self.timer;
-        if core::mem::take(&mut t.input_seen) || t.phase == Phase::Idle {
-            t.phase = Phase::Ping;
-            t.at = now.saturating_add(interval);
-        }
-        if now < t.at {
-            return None;
-        }
-        if t.phase == Phase::Dead {
-            t.phase = Phase::Idle;
-            self.fail(CloseCode::GOING_AWAY);
-            return Some(TimedOut::Keepalive);
-        }
-        t.ping_due = true;
-        t.phase = Phase::Dead;
-        t.at = now.saturating_add(u64::from(self.config.keepalive_timeout));
-        None
+        let timeouts = self.timeouts();
+        self.phase
+            .handle_timeout(now, &timeouts)
+            .map(|expired| match expired {
+                Expired::Keepalive => TimedOut::Keepalive,
+                Expired::Close => TimedOut::Close,
+            })
     }
 
-    fn keepalive_running(&self) -> bool {
-        self.config.keepalive_interval.is_some() && self.is_open()
+    fn timeouts(&self) -> Timeouts {
+        let ms = |t: Option<NonZeroU32>| t.map(|t| u64::from(t.get()));
+        Timeouts {
+            keepalive_interval: ms(self.config.keepalive_interval),
+            keepalive_timeout: u64::from(self.config.keepalive_timeout),
+            close_timeout: ms(self.config.close_timeout),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Config, Connection};
-    use core::num::NonZeroU32;
+    use crate::{CloseCode, Config, Connection};
 
     /// Runs `handle_timeout` at the next deadline until `until`, checking that each call moves
     /// the deadline into the future (or clears it).

@@ -357,14 +357,15 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     $($async)* fn send_data(
         &mut self,
         kind: DataKind,
+        rsv: u8,
         payload: &[u8],
         fin: Option<bool>,
     ) -> Result<(), Error<T::Error>> {
         let mut rest = payload;
         loop {
             let taken = match fin {
-                None => self.driver.send_message(kind, rest),
-                Some(fin) => self.driver.send_fragment(kind, rest, fin),
+                None => self.driver.send_message(kind, rsv, rest),
+                Some(fin) => self.driver.send_fragment(kind, rsv, rest, fin),
             };
             match taken {
                 Ok(n) => {
@@ -385,23 +386,36 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
 
     /// Sends a text message as one frame, of any size (`tx` need not hold it).
     pub $($async)* fn send_text(&mut self, text: &str) -> Result<(), Error<T::Error>> {
-        self.send_data(DataKind::Text, text.as_bytes(), None) $($await)*
+        self.send_data(DataKind::Text, 0, text.as_bytes(), None) $($await)*
     }
 
     /// Sends a binary message as one frame, of any size.
     pub $($async)* fn send_binary(&mut self, data: &[u8]) -> Result<(), Error<T::Error>> {
-        self.send_data(DataKind::Binary, data, None) $($await)*
+        self.send_data(DataKind::Binary, 0, data, None) $($await)*
     }
 
-    /// Sends one fragment of a message (§5.4): the first starts a message of `kind`, `fin`
-    /// ends it. For text, only the whole message must be UTF-8.
+    /// Sends a message of `kind` as one frame, of any size, with the RSV bits `rsv` of a
+    /// negotiated extension (0 for none).
+    pub $($async)* fn send_message(
+        &mut self,
+        kind: DataKind,
+        rsv: u8,
+        payload: &[u8],
+    ) -> Result<(), Error<T::Error>> {
+        self.send_data(kind, rsv, payload, None) $($await)*
+    }
+
+    /// Sends one fragment of a message (§5.4): the first starts a message of `kind` with the
+    /// RSV bits `rsv` (0 without an extension; the same on every fragment), `fin` ends it. For
+    /// text, only the whole message must be UTF-8.
     pub $($async)* fn send_fragment(
         &mut self,
         kind: DataKind,
+        rsv: u8,
         payload: &[u8],
         fin: bool,
     ) -> Result<(), Error<T::Error>> {
-        self.send_data(kind, payload, Some(fin)) $($await)*
+        self.send_data(kind, rsv, payload, Some(fin)) $($await)*
     }
 
     /// Starts a frame of `payload_len` bytes whose payload follows with
@@ -409,10 +423,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     pub $($async)* fn send_frame_header(
         &mut self,
         kind: DataKind,
+        rsv: u8,
         payload_len: u64,
         fin: bool,
     ) -> Result<(), Error<T::Error>> {
-        self.queue(|d| d.send_frame_header(kind, payload_len, fin)) $($await)*
+        self.queue(|d| d.send_frame_header(kind, rsv, payload_len, fin)) $($await)*
     }
 
     /// Sends the next piece of the payload announced by
@@ -491,7 +506,8 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     /// close frame. Errors along the way only end this early.
     pub $($async)* fn close_stream(mut self, half_close: impl HalfClose<T>, drain: $crate::io::Drain) -> T {
         if self.driver.is_open() && self.driver.connection().is_open() {
-            self.driver.connection_mut().fail(CloseCode::GOING_AWAY);
+            // 1001 may always go on the wire.
+            let _ = self.driver.connection_mut().fail(CloseCode::GOING_AWAY);
         }
         if self.flush() $($await)* .is_ok() {
             close_stream(&mut self.stream, half_close, self.driver.scratch(), drain) $($await)*;

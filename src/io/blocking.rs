@@ -21,7 +21,7 @@
 //!         Ok(Event::Data(chunk)) => {
 //!             let (kind, last, n) = (chunk.kind, chunk.last, chunk.payload.len());
 //!             copy[..n].copy_from_slice(chunk.payload);
-//!             ws.send_fragment(kind, &copy[..n], last)?;
+//!             ws.send_fragment(kind, 0, &copy[..n], last)?;
 //!         }
 //!         Ok(_) => {} // pongs and the close reply are already written
 //!         Err(Error::Closed) => break,

@@ -90,7 +90,9 @@ pub enum Closed {
     Protocol(ProtocolError),
     /// The opening handshake failed; a refused request has been answered.
     Handshake(HandshakeFailure),
-    /// The stream ended (a read of 0) before the close handshake completed (§7.1.5: 1006).
+    /// The stream ended (a read of 0) before the close handshake completed (§7.1.5: 1006,
+    /// or the peer's code if its close had arrived; see
+    /// [`Connection::close_outcome`](crate::Connection::close_outcome)).
     Eof,
     /// A timer ended the connection; whatever close frame it owed is written.
     TimedOut(TimedOut),

@@ -105,7 +105,7 @@
 //!     }
 //!     // Queue the echo as `tx` makes room: the rest of it after each write.
 //!     if let Some((kind, queued)) = echoing {
-//!         match driver.send_message(kind, &message[queued..]) {
+//!         match driver.send_message(kind, 0, &message[queued..]) {
 //!             Ok(n) if queued + n == message.len() => {
 //!                 echoing = None;
 //!                 message.clear();
@@ -174,7 +174,7 @@
 //!             let n = tcp.read(buf)?;
 //!             driver.read_done(n);
 //!         }
-//!         Poll::Open => driver.send_message(wsmachine::DataKind::Text, b"hi").map(drop)?,
+//!         Poll::Open => driver.send_message(wsmachine::DataKind::Text, 0, b"hi").map(drop)?,
 //!         Poll::Event(Event::Data(chunk)) => {
 //!             assert_eq!(chunk.payload, b"hi");
 //!             driver.send_close(CloseCode::NORMAL, "")?;

@@ -283,7 +283,7 @@ macro_rules! suite {
                         Err(Error::Closed) => break,
                         Err(e) => panic!("{e:?}"),
                     };
-                    ws.send_fragment(kind, &copy[..n], last) $($await)* .unwrap();
+                    ws.send_fragment(kind, 0, &copy[..n], last) $($await)* .unwrap();
                 }
                 assert_eq!(events, ["ping 4", "close 1000 bye"]);
                 // Once closed, it stays closed.
@@ -457,9 +457,9 @@ macro_rules! suite {
                     }
                     assert_eq!(got, b"hi");
                     ws.send_binary(&big) $($await)* .unwrap();
-                    ws.send_fragment(DataKind::Text, b"ab", false) $($await)* .unwrap();
-                    ws.send_fragment(DataKind::Text, &[b'c'; 300], true) $($await)* .unwrap();
-                    ws.send_frame_header(DataKind::Binary, 5, true) $($await)* .unwrap();
+                    ws.send_fragment(DataKind::Text, 0, b"ab", false) $($await)* .unwrap();
+                    ws.send_fragment(DataKind::Text, 0, &[b'c'; 300], true) $($await)* .unwrap();
+                    ws.send_frame_header(DataKind::Binary, 0, 5, true) $($await)* .unwrap();
                     ws.send_payload(b"12") $($await)* .unwrap();
                     ws.send_payload(b"345") $($await)* .unwrap();
                     assert_eq!(

@@ -217,6 +217,7 @@ impl Receiver {
                 payload,
                 first,
                 last,
+                ..
             }) => {
                 *chunks += 1;
                 match (partial.as_mut(), first) {

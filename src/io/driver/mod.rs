@@ -484,7 +484,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 Err(_) => self.rx_start = self.rx_end,
             }
             if self.eof {
-                return Step::Closed(Closed::Eof);
+                // Nothing more will come: the connection is closed, 1006 unless it was clean.
+                let _ = self.conn.receive_eof();
+                return Step::Closed(self.closed_reason());
             }
             return Step::Read;
         }
@@ -492,9 +494,11 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
     /// Why the connection closed.
     fn closed_reason(&self) -> Closed {
+        let clean = self.conn.close_outcome().is_some_and(|o| o.clean);
         match (self.error, self.timed_out) {
             (Some(e), _) => Closed::Protocol(e),
             (None, Some(t)) => Closed::TimedOut(t),
+            (None, None) if self.eof && !clean => Closed::Eof,
             (None, None) => Closed::Done,
         }
     }

@@ -32,6 +32,7 @@ impl Pending {
             Event::Data(chunk) => (
                 Event::Data(DataChunk {
                     kind: chunk.kind,
+                    rsv: chunk.rsv,
                     payload: &[],
                     first: chunk.first,
                     last: chunk.last,
@@ -56,6 +57,14 @@ impl Pending {
         let (message, len) = match message {
             Message::Text(t) => (Message::Text(""), t.len()),
             Message::Binary(b) => (Message::Binary(&[]), b.len()),
+            Message::Encoded { kind, rsv, payload } => (
+                Message::Encoded {
+                    kind,
+                    rsv,
+                    payload: &[],
+                },
+                payload.len(),
+            ),
             Message::Ping(p) => (Message::Ping(&[]), p.len()),
             Message::Pong(p) => (Message::Pong(&[]), p.len()),
             Message::Close(c) => (
@@ -78,7 +87,7 @@ impl Pending {
     pub(super) fn stored(self, stored: bool) -> Self {
         match self {
             Self::Message {
-                message: message @ (Message::Text(_) | Message::Binary(_)),
+                message: message @ (Message::Text(_) | Message::Binary(_) | Message::Encoded { .. }),
                 len,
                 ..
             } => Self::Message {
@@ -115,6 +124,7 @@ pub(super) fn event_with<'a>(event: Event<'static>, bytes: &'a [u8]) -> Event<'a
     match event {
         Event::Data(chunk) => Event::Data(DataChunk {
             kind: chunk.kind,
+            rsv: chunk.rsv,
             payload: bytes,
             first: chunk.first,
             last: chunk.last,
@@ -133,6 +143,11 @@ pub(super) fn message_with<'a>(message: Message<'static>, bytes: &'a [u8]) -> Me
     match message {
         Message::Text(_) => Message::Text(text(bytes)),
         Message::Binary(_) => Message::Binary(bytes),
+        Message::Encoded { kind, rsv, .. } => Message::Encoded {
+            kind,
+            rsv,
+            payload: bytes,
+        },
         Message::Ping(_) => Message::Ping(bytes),
         Message::Pong(_) => Message::Pong(bytes),
         Message::Close(c) => Message::Close(CloseFrame {

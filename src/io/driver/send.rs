@@ -15,7 +15,8 @@ use crate::wire::frame::MAX_HEADER_LEN;
 use crate::Connection;
 
 impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
-    /// Queues a whole message of `kind` as one frame. Returns how many bytes of `payload` were
+    /// Queues a whole message of `kind` as one frame, with the RSV bits `rsv` of a negotiated
+    /// extension (0 for none). Returns how many bytes of `payload` were
     /// taken: all of them when the frame fits `tx`. A larger payload goes out in pieces: the
     /// frame's header and the first bytes now, and the caller calls again with
     /// `&payload[taken..]` (after writing [`output`](Self::output)) until all are taken; no
@@ -31,7 +32,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     /// let message = [7u8; 1000]; // four times `tx`
     /// let (mut rest, mut wire) = (&message[..], Vec::new());
     /// while !rest.is_empty() {
-    ///     match driver.send_message(DataKind::Binary, rest) {
+    ///     match driver.send_message(DataKind::Binary, 0, rest) {
     ///         Ok(taken) => rest = &rest[taken..],
     ///         Err(TrySendError::Full { .. }) => {}
     ///         Err(e) => panic!("{e}"),
@@ -43,26 +44,33 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     /// assert_eq!(&wire[..4], &[0x82, 126, 0x03, 0xe8]); // one frame of 1000 bytes
     /// assert_eq!(wire.len(), 4 + 1000);
     /// ```
-    pub fn send_message(&mut self, kind: DataKind, payload: &[u8]) -> Result<usize, TrySendError> {
-        self.send_data(kind, payload, None)
+    pub fn send_message(
+        &mut self,
+        kind: DataKind,
+        rsv: u8,
+        payload: &[u8],
+    ) -> Result<usize, TrySendError> {
+        self.send_data(kind, rsv, payload, None)
     }
 
-    /// Queues one fragment of a message (§5.4): the first starts a message of `kind`, `fin`
-    /// ends it. Taken in pieces like [`send_message`](Self::send_message).
+    /// Queues one fragment of a message (§5.4): the first starts a message of `kind` with the
+    /// RSV bits `rsv`, `fin` ends it. Taken in pieces like [`send_message`](Self::send_message).
     pub fn send_fragment(
         &mut self,
         kind: DataKind,
+        rsv: u8,
         payload: &[u8],
         fin: bool,
     ) -> Result<usize, TrySendError> {
-        self.send_data(kind, payload, Some(fin))
+        self.send_data(kind, rsv, payload, Some(fin))
     }
 
-    /// Queues the header of a frame of `payload_len` bytes whose payload follows with
-    /// [`send_payload`](Self::send_payload).
+    /// Queues the header of a frame of `payload_len` bytes (RSV bits `rsv`) whose payload
+    /// follows with [`send_payload`](Self::send_payload).
     pub fn send_frame_header(
         &mut self,
         kind: DataKind,
+        rsv: u8,
         payload_len: u64,
         fin: bool,
     ) -> Result<(), TrySendError> {
@@ -70,7 +78,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         if self.sending > 0 {
             return Err(TrySendError::Send(SendError::FrameInProgress));
         }
-        self.encode(|conn, free| conn.send_frame_header(kind, payload_len, fin, free))
+        self.encode(|conn, free| conn.send_frame_header(kind, rsv, payload_len, fin, free))
             .map_err(|e| self.refused(e))?;
         self.sending = payload_len;
         Ok(())
@@ -123,6 +131,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     fn send_data(
         &mut self,
         kind: DataKind,
+        rsv: u8,
         payload: &[u8],
         fin: Option<bool>,
     ) -> Result<usize, TrySendError> {
@@ -135,8 +144,8 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             return self.queue_payload(payload);
         }
         let whole = self.encode(|conn, free| match fin {
-            None => conn.send_message(kind, payload, free),
-            Some(fin) => conn.send_fragment(kind, payload, fin, free),
+            None => conn.send_message(kind, rsv, payload, free),
+            Some(fin) => conn.send_fragment(kind, rsv, payload, fin, free),
         });
         match whole {
             Ok(_) => return Ok(payload.len()),
@@ -147,7 +156,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 // Larger than `tx`: the header now, the payload in pieces.
                 let len = payload.len() as u64;
                 let fin = fin.unwrap_or(true);
-                self.encode(|conn, free| conn.send_frame_header(kind, len, fin, free))
+                self.encode(|conn, free| conn.send_frame_header(kind, rsv, len, fin, free))
                     .map_err(|e| self.refused(e))?;
                 self.sending = len;
                 return self.queue_payload(payload);
@@ -184,9 +193,14 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     ) -> Result<usize, SendError> {
         self.compact_tx();
         let free = self.tx.get_mut(self.tx_end..).unwrap_or_default();
-        let n = encode(&mut self.conn, free)?;
+        let (n, result) = match encode(&mut self.conn, free) {
+            Ok(n) => (n, Ok(n)),
+            // Refused, but the close the connection owed is written: it goes out.
+            Err(e @ SendError::Closing { written }) => (written, Err(e)),
+            Err(e) => (0, Err(e)),
+        };
         self.tx_end = self.tx_end.saturating_add(n).min(self.tx.len());
-        Ok(n)
+        result
     }
 
     /// A refusal from the connection: "not now" when `tx` has queued bytes to make room.

@@ -187,7 +187,7 @@ fn binary(
     // offset moves through every value), each delivered before the next is made.
     let n = client
         .conn
-        .send_frame_header(DataKind::Binary, BIG as u64, true, &mut tx)?;
+        .send_frame_header(DataKind::Binary, 0, BIG as u64, true, &mut tx)?;
     c2s.push(&tx[..n])?;
     let mut sent = Checksum::new();
     let mut at = 0;
@@ -217,7 +217,7 @@ fn binary(
     // Server to client: pieces of 150 bytes copied out with send_payload.
     let n = server
         .conn
-        .send_frame_header(DataKind::Binary, BIG as u64, true, &mut tx)?;
+        .send_frame_header(DataKind::Binary, 0, BIG as u64, true, &mut tx)?;
     s2c.push(&tx[..n])?;
     let mut sent = Checksum::new();
     let mut piece = [0u8; 150];
@@ -263,7 +263,7 @@ fn fragments(
         let last = i == parts.len() - 1;
         let n = client
             .conn
-            .send_fragment(DataKind::Text, part, last, &mut tx)?;
+            .send_fragment(DataKind::Text, 0, part, last, &mut tx)?;
         c2s.push(&tx[..n])?;
         if i == 0 {
             let n = client.conn.send_ping(b"between fragments", &mut tx)?;
