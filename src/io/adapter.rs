@@ -505,7 +505,7 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     /// Dropping a TCP stream with unread input instead resets it, and the peer may lose the
     /// close frame. Errors along the way only end this early.
     pub $($async)* fn close_stream(mut self, half_close: impl HalfClose<T>, drain: $crate::io::Drain) -> T {
-        if self.driver.is_open() && self.driver.connection().is_open() {
+        if self.driver.is_open() && self.driver.connection().state() == $crate::State::Open {
             // 1001 may always go on the wire.
             let _ = self.driver.connection_mut().fail(CloseCode::GOING_AWAY);
         }

@@ -19,7 +19,7 @@ pub use handshake::PendingRequest;
 use rand_core::RngCore;
 
 use super::{Buffer, Closed, HandshakeFailure, MIN_BUFFER};
-use crate::connection::{Client, Endpoint, Event, Server, TimedOut};
+use crate::connection::{Client, Endpoint, Event, Server, State, TimedOut};
 use crate::error::{ProtocolError, ReceiveError, SendError};
 use crate::handshake::client::{ClientRequest, Expected};
 use crate::handshake::server::ServerOptions;
@@ -441,7 +441,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             if self.pending.is_some() {
                 return Step::Event;
             }
-            if self.conn.is_closed() {
+            if self.conn.state() == State::Closed {
                 return Step::Closed(self.closed_reason());
             }
             let start = self.rx_start;
@@ -643,3 +643,6 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         Some(PendingRequest::new(head, self.tx, &mut self.decision))
     }
 }
+
+#[cfg(test)]
+mod tests;
