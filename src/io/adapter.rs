@@ -270,6 +270,8 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
             match self.driver.advance() {
                 Step::Write => self.write() $($await)* ?,
                 Step::Read => self.read() $($await)* ?,
+                // What the event obliges (a pong, the close reply) goes out before it.
+                Step::Event if !self.driver.output().is_empty() => self.write() $($await)* ?,
                 Step::Event => return self.driver.event().ok_or(Error::Closed),
                 Step::Closed(closed) => return Err(self.closed(closed)),
                 Step::Open | Step::Request => {}
@@ -284,6 +286,7 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
             match self.driver.advance() {
                 Step::Write => self.write() $($await)* ?,
                 Step::Read => return Ok(None),
+                Step::Event if !self.driver.output().is_empty() => self.write() $($await)* ?,
                 Step::Event => return Ok(self.driver.event()),
                 Step::Closed(closed) => return Err(self.closed(closed)),
                 Step::Open | Step::Request => {}
@@ -313,6 +316,7 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
             match self.driver.advance_message(messages) {
                 Step::Write => self.write() $($await)* ?,
                 Step::Read => self.read() $($await)* ?,
+                Step::Event if !self.driver.output().is_empty() => self.write() $($await)* ?,
                 Step::Event => return self.driver.message(messages).ok_or(Error::Closed),
                 Step::Closed(closed) => return Err(self.closed(closed)),
                 Step::Open | Step::Request => {}

@@ -23,7 +23,7 @@
 //! - [`Poll::Request`]: the server's decision (subprotocol, extra headers, or a refusal).
 //! - [`Poll::Open`]: the handshake is done, once.
 //! - [`Poll::Event`]: a data chunk, ping, pong or close, borrowing `rx`. What it obliges (the
-//!   pong, the close reply) is already written: events come out only when `tx` is empty.
+//!   pong, the close reply) is already queued in `tx`, ahead of anything sent later.
 //! - [`Poll::Closed`]: over, with the reason; then close the stream (below).
 //!
 //! Time is the `now` argument of [`poll`](Driver::poll), milliseconds of any monotonic clock;
@@ -37,8 +37,13 @@
 //! returns how many payload bytes it took, and the caller passes the rest on later calls.
 //! When `tx` has no room the answer is [`TrySendError::Full`]: write, then try again.
 //!
-//! Reading is allowed at any time ([`read_buf`](Driver::read_buf)), also while a write is
-//! blocked, so two peers that both write never deadlock.
+//! The order is: events from the input already received, then writing what is queued, then
+//! a read. So a loop whose write would block still gets the events of what it has read, and
+//! it may read more at any time ([`read_buf`](Driver::read_buf), [`read_done`](Driver::read_done)),
+//! so two peers that both send large messages do not deadlock. Backpressure is the caller's:
+//! data it cannot queue yet ([`TrySendError::Full`]) it keeps, or it stops polling for events
+//! and only writes ([`output`](Driver::output), [`write_done`](Driver::write_done)) until the
+//! queue drains.
 //!
 //! ## A non-blocking socket
 //!
@@ -69,7 +74,16 @@
 //!     match driver.poll(now) {
 //!         Poll::Write(bytes) => match tcp.write(bytes) {
 //!             Ok(n) => driver.write_done(n),
-//!             Err(e) if e.kind() == ErrorKind::WouldBlock => idle = true,
+//!             Err(e) if e.kind() == ErrorKind::WouldBlock => {
+//!                 // Blocked: read meanwhile, so that a peer blocked on its own writes goes on.
+//!                 let buf = driver.read_buf();
+//!                 match tcp.read(buf) {
+//!                     Ok(n) if !buf.is_empty() => driver.read_done(n),
+//!                     Ok(_) => idle = true, // `rx` is full of events not taken yet
+//!                     Err(e) if e.kind() == ErrorKind::WouldBlock => idle = true,
+//!                     Err(e) => return Err(e.into()),
+//!                 }
+//!             }
 //!             Err(e) => return Err(e.into()),
 //!         },
 //!         Poll::Read { buf, wake_at: _ } => match tcp.read(buf) {

@@ -54,7 +54,8 @@ pub enum Poll<'d> {
     /// [`Driver::subprotocol`]). Returned once.
     Open,
     /// Something from the peer, borrowing `rx`. Whatever it obliges (the pong for a ping, the
-    /// reply to a close) has been written already.
+    /// reply to a close) is queued already, ahead of anything sent after it. Events from the
+    /// input already received keep coming while a write is blocked.
     Event(Event<'d>),
     /// The connection is over; the reason stays the same on every later poll. Close the
     /// stream now, gracefully: see the [module documentation](super#closing-the-stream).
@@ -390,7 +391,8 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
     fn advance_with<S: Storage>(&mut self, mut messages: Option<&mut Reassembler<S>>) -> Step {
         loop {
-            if self.tx_start < self.tx_end {
+            // Handshake heads go out whole before anything else happens.
+            if self.tx_start < self.tx_end && !matches!(self.phase, Phase::Open) {
                 return Step::Write;
             }
             match self.phase {
@@ -423,8 +425,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         }
     }
 
-    /// The open connection: what is owed goes out first, then the event it came with, then
-    /// the buffered input, then a read.
+    /// The open connection: what is owed is queued first, then the buffered input is turned
+    /// into events one at a time, then what is queued is written, then a read. So events keep
+    /// coming while a write is blocked, and no read is asked for until `tx` is written.
     fn advance_open<S: Storage>(&mut self, mut messages: Option<&mut Reassembler<S>>) -> Step {
         loop {
             if let Err(needed) = self.queue_owed() {
@@ -435,13 +438,14 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 self.phase = Phase::Ended(closed);
                 return Step::Closed(closed);
             }
-            if self.tx_start < self.tx_end {
-                return Step::Write;
-            }
             if self.pending.is_some() {
                 return Step::Event;
             }
+            let queued = self.tx_start < self.tx_end;
             if self.conn.state() == State::Closed {
+                if queued {
+                    return Step::Write;
+                }
                 return Step::Closed(self.closed_reason());
             }
             let start = self.rx_start;
@@ -482,6 +486,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 }
                 // The connection failed and takes no more input.
                 Err(_) => self.rx_start = self.rx_end,
+            }
+            if queued {
+                return Step::Write;
             }
             if self.eof {
                 // Nothing more will come: the connection is closed, 1006 unless it was clean.
