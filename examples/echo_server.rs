@@ -123,11 +123,7 @@ fn handle(tcp: TcpStream, limits: Limits) -> Result<(), Error<std::io::Error>> {
         Err(e) => {
             let _ = tcp.set_read_timeout(Some(LINGER));
             // The refusal is written: let the client read it rather than a reset.
-            let drain = Drain {
-                bytes: 64 * 1024,
-                reads: 16,
-            };
-            close_stream(&mut FromStd::new(&tcp), half_close, copy, drain);
+            close_stream(&mut FromStd::new(&tcp), half_close, copy, Drain::DEFAULT);
             return Err(e);
         }
     };

@@ -391,11 +391,19 @@ macro_rules! suite {
                 assert_eq!(err, Error::Handshake(HandshakeFailure::Request(HandshakeError::Origin)));
                 assert!(mock.output.starts_with(b"HTTP/1.1 403 "));
 
-                // A head that never ends is refused once the receive buffer is full.
+                // A head that never ends is refused once the receive buffer is full, with 431;
+                // the error says `rx` is smaller than the head limit.
                 let mut endless = b"GET / HTTP/1.1\r\n".to_vec();
                 endless.resize(4096, b'a');
                 let mut mock = Mock::new(&endless, 64);
                 let err = $run!(WebSocket::accept(&mut mock, &mut rx, &mut tx, Config::DEFAULT, &opts, choose_echo)
+                    $($await)* .unwrap_err());
+                assert_eq!(err, Error::BufferTooSmall { buffer: Buffer::Rx, needed: 4096 });
+                assert!(mock.output.starts_with(b"HTTP/1.1 431 "));
+                // Within the limit it is the head that is too large.
+                let small = ServerOptions { max_head_len: 200, ..ServerOptions::default() };
+                let mut mock = Mock::new(&endless, 64);
+                let err = $run!(WebSocket::accept(&mut mock, &mut rx, &mut tx, Config::DEFAULT, &small, choose_echo)
                     $($await)* .unwrap_err());
                 assert_eq!(err, Error::Handshake(HandshakeFailure::Request(HandshakeError::HeadTooLarge)));
                 assert!(mock.output.starts_with(b"HTTP/1.1 431 "));

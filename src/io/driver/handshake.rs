@@ -142,7 +142,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         let mut headers = [httparse::EMPTY_HEADER; H];
         let error = match parse_request(input, &mut headers, options) {
             Ok(Status::Partial) if !full => return self.read_more(),
-            // A head that never ends is refused once `rx` is full.
+            // A head that does not end in `rx` is refused once `rx` is full.
             Ok(Status::Partial) => HandshakeError::HeadTooLarge,
             Ok(Status::Complete((_, head))) => {
                 self.phase = Phase::ServerDecide { head };
@@ -151,10 +151,17 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             Err(e) => e,
         };
         let response = write_rejection(error, self.tx).unwrap_or(0);
-        self.end(
-            response,
-            Closed::Handshake(HandshakeFailure::Request(error)),
-        );
+        let closed = match error {
+            // The client hears 431 either way; the application learns whose limit it was.
+            HandshakeError::HeadTooLarge if self.rx.len() < options.max_head_len => {
+                Closed::BufferTooSmall {
+                    buffer: Buffer::Rx,
+                    needed: options.max_head_len,
+                }
+            }
+            error => Closed::Handshake(HandshakeFailure::Request(error)),
+        };
+        self.end(response, closed);
         None
     }
 
