@@ -352,7 +352,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                     return Err(TrySendError::Full { needed }.into())
                 }
                 Err(TrySendError::Full { .. }) => self.write() $($await)* ?,
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // A refusal while closing leaves the close owed queued: it goes out now.
+                    self.flush() $($await)* ?;
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -382,7 +386,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                     return Err(TrySendError::Full { needed }.into())
                 }
                 Err(TrySendError::Full { .. }) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // A refusal while closing leaves the close owed queued: it goes out now.
+                    self.flush() $($await)* ?;
+                    return Err(e.into());
+                }
             }
             self.write() $($await)* ?;
         }
@@ -450,7 +458,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                     return Err(TrySendError::Full { needed }.into())
                 }
                 Err(TrySendError::Full { .. }) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // A refusal while closing leaves the close owed queued: it goes out now.
+                    self.flush() $($await)* ?;
+                    return Err(e.into());
+                }
             }
             self.write() $($await)* ?;
         }
@@ -509,7 +521,7 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     /// Dropping a TCP stream with unread input instead resets it, and the peer may lose the
     /// close frame. Errors along the way only end this early.
     pub $($async)* fn close_stream(mut self, half_close: impl HalfClose<T>, drain: $crate::io::Drain) -> T {
-        if self.driver.is_open() && self.driver.connection().state() == $crate::State::Open {
+        if self.driver.handshake_done() && self.driver.connection().state() == $crate::State::Open {
             // 1001 may always go on the wire.
             let _ = self.driver.connection_mut().fail(CloseCode::GOING_AWAY);
         }

@@ -315,7 +315,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
     /// The opening handshake is done: frames can be sent and received.
     #[must_use]
-    pub const fn is_open(&self) -> bool {
+    pub const fn handshake_done(&self) -> bool {
         matches!(self.phase, Phase::Open | Phase::Opening)
     }
 

@@ -7,7 +7,7 @@
 //! [`TrySendError::Full`]: write [`Driver::output`] and call again.
 
 use super::{Driver, Phase};
-use crate::connection::{DataKind, Endpoint};
+use crate::connection::{DataKind, Endpoint, State};
 use crate::error::SendError;
 use crate::io::TrySendError;
 use crate::wire::close::CloseCode;
@@ -161,7 +161,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 self.sending = len;
                 return self.queue_payload(payload);
             }
-            Err(e) => return Err(TrySendError::Send(e)),
+            Err(e) => return Err(self.refused(e)),
         }
         let needed = payload.len().saturating_add(MAX_HEADER_LEN);
         Err(self.full(needed))
@@ -204,9 +204,15 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     }
 
     /// A refusal from the connection: "not now" when `tx` has queued bytes to make room.
+    /// While closing, the close the connection owed is queued already (every call queues what
+    /// is owed first), so the connection finds nothing owed and says `Closed`: it is
+    /// `Closing`, with nothing more written.
     fn refused(&self, e: SendError) -> TrySendError {
         match e {
             SendError::BufferTooSmall { needed } => self.full(needed),
+            SendError::Closed if self.conn.state() == State::Closing => {
+                TrySendError::Send(SendError::Closing { written: 0 })
+            }
             e => TrySendError::Send(e),
         }
     }

@@ -331,6 +331,11 @@ fn end_of_stream_keepalive_and_a_clean_close() {
     let mut driver = Driver::new(Connection::server(Config::DEFAULT), &mut rx, &mut tx, 0);
     driver.send_close(CloseCode::NORMAL, "bye").unwrap();
     assert_eq!(driver.output(), b"\x88\x05\x03\xe8bye");
+    // Closing, not closed: the peer's answer is awaited.
+    assert_eq!(
+        driver.send_message(DataKind::Text, 0, b"late"),
+        Err(TrySendError::Send(SendError::Closing { written: 0 }))
+    );
     driver.write_done(7);
     let answer = masked(0x88, &[0x03, 0xe8]);
     driver.read_buf()[..answer.len()].copy_from_slice(&answer);
