@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::wire::close::CloseCode;
+use crate::wire::close_code::CloseCode;
 
 /// What the peer did that RFC 6455 forbids. Receiving one fails the connection: a close frame
 /// with [`ProtocolError::close_code`] is queued and the connection accepts no more input.

@@ -71,6 +71,34 @@ pub mod reconnect;
 pub mod utf8;
 pub mod wire;
 
+/// The `rand_core` this crate's API takes randomness through ([`rand_core::RngCore`] for
+/// [`Connection::client`] and [`handshake::client::ClientRequest::write_with_rng`]), so that
+/// callers need not add a matching version by hand.
+///
+/// ```
+/// struct Fixed;
+/// impl wsmachine::rand_core::RngCore for Fixed {
+///     fn next_u32(&mut self) -> u32 { 4 }
+///     fn next_u64(&mut self) -> u64 { 4 }
+///     fn fill_bytes(&mut self, dst: &mut [u8]) { dst.fill(4) }
+/// }
+/// let client = wsmachine::Connection::client(wsmachine::Config::DEFAULT, Fixed);
+/// # let _ = client;
+/// ```
+pub use rand_core;
+
+/// The `httparse` whose header type the handshake parsers take and return
+/// ([`httparse::Header`], [`httparse::EMPTY_HEADER`]), so that callers need not add a matching
+/// version by hand.
+///
+/// ```
+/// use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+/// let mut headers = [wsmachine::httparse::EMPTY_HEADER; 16];
+/// let partial = parse_request(b"GET / HTTP/1.1\r\n", &mut headers, &ServerOptions::default());
+/// assert_eq!(partial.map(|s| s.complete().is_none()), Ok(true));
+/// ```
+pub use httparse;
+
 pub use connection::{
     Client, CloseOutcome, Config, Connection, DataChunk, DataKind, Event, Received, Role, Server,
     State,

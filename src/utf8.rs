@@ -1,10 +1,15 @@
 //! Incremental UTF-8 validation (RFC 6455 §8.1) that fails on the first invalid byte.
 //!
 //! Text arrives in chunks that may split a character anywhere: across reads, across the frames
-//! of a fragmented message. [`Utf8Validator`] carries the at most three bytes of an unfinished
-//! character between chunks and rejects a message at the first byte that cannot start or
-//! continue a valid sequence (overlong forms, surrogates and code points above U+10FFFF
-//! included), so a connection can fail fast instead of waiting for the end of the message.
+//! of a fragmented message. [`Utf8Validator`] keeps no bytes between chunks, only three small
+//! counts: how many continuation bytes the unfinished character still needs (at most three),
+//! and how much narrower than `80..=BF` the range of the next one is (right after `E0`, `ED`,
+//! `F0` and `F4`, Unicode Table 3-7). A chunk first finishes that character byte by byte; the
+//! rest goes to `core::str::from_utf8`, whose error says where the valid prefix ends and whether
+//! what follows is an unfinished sequence (remembered for the next chunk) or an invalid one. A
+//! message is rejected at the first byte that cannot start or continue a valid sequence
+//! (overlong forms, surrogates and code points above U+10FFFF included), so a connection fails
+//! fast instead of waiting for the end of the message.
 
 use core::fmt;
 

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use wsmachine::handshake::client::{parse_response, ClientRequest};
 use wsmachine::handshake::h2;
 use wsmachine::handshake::server::{parse_request, write_rejection, Accept, ServerOptions};
-use wsmachine::handshake::{accept_key, Status};
+use wsmachine::handshake::{accept_key, Rejection, Status};
 
 /// Upper- or lowercases each ASCII letter of `s` as `flips` says.
 fn recase(s: &str, flips: &[bool]) -> String {
@@ -222,6 +222,44 @@ proptest! {
         let mut pairs = [("", ""); 8];
         if let Ok(n) = fields.write_fields(&mut pairs) {
             prop_assert!(h2::parse_connect(pairs[..n].iter().copied()).is_ok());
+        }
+    }
+
+    /// One rule for caller headers (RFC 9110 §5.5): the 101, a rejection and the client's
+    /// request accept or refuse the same header with the same error, and what one writes is a
+    /// single line that reads back as that header.
+    #[test]
+    fn every_writer_checks_extra_headers_alike(
+        name in "[ -~\r\n\t\0\u{e9}]{0,10}|[Cc]ontent-[Ll]ength|TE|[Ss]ec-[Ww]eb[Ss]ocket-[A-Za-z]{0,6}",
+        value in "[ -~\r\n\t\0\u{7f}\u{e9}]{0,12}",
+    ) {
+        let headers = [(name.as_str(), value.as_str())];
+        let mut out = [0u8; 512];
+        let mut request_headers = [EMPTY_HEADER; 16];
+        let (request, _) = parse_request(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\n\r\n", &mut request_headers, &ServerOptions::default())
+            .unwrap().complete().unwrap();
+        let accept = Accept { extra_headers: &headers, ..Accept::default() };
+        let results = [
+            request.accept(&accept, &mut out).map(|n| out[..n].to_vec()),
+            Rejection { headers: &headers, ..Rejection::forbidden() }
+                .write(&mut out).map(|n| out[..n].to_vec()),
+            ClientRequest { extra_headers: &headers, ..ClientRequest::new("a", "/") }
+                .write(&[0; 16], &mut out).map(|(n, _)| out[..n].to_vec()),
+        ];
+        let verdicts: Vec<_> = results.iter().map(|r| r.as_ref().err().copied()).collect();
+        prop_assert!(verdicts.iter().all(|v| *v == verdicts[0]), "{:?}", verdicts);
+        if verdicts[0].is_none() {
+            let line = format!("\r\n{name}: {value}\r\n");
+            for written in results.iter().flatten() {
+                prop_assert!(written.windows(line.len()).any(|w| w == line.as_bytes()));
+                // CR and LF appear only as line ends.
+                let crlf = written.windows(2).filter(|w| w == b"\r\n").count();
+                let cr = written.iter().filter(|&&b| b == b'\r').count();
+                let lf = written.iter().filter(|&&b| b == b'\n').count();
+                prop_assert!(cr == crlf && lf == crlf);
+            }
         }
     }
 }

@@ -245,34 +245,27 @@ impl<E: Endpoint> Connection<E> {
         Ok(self.write_owed(out, true))
     }
 
-    /// How many bytes the owed frames take on the wire: a pong, then a keepalive ping or, with
-    /// `close`, the close owed.
+    /// How many bytes the owed frames take on the wire: a ping or pong, then, with `close`,
+    /// the close owed.
     fn owed_len(&self, close: bool) -> usize {
         let frame = send::control_frame_len::<E>;
-        let pong = self.phase.pong().map_or(0, |p| frame(p.len()));
-        let rest = if self.phase.ping_owed() {
-            frame(0)
-        } else {
-            self.phase.owed_close().filter(|_| close).map_or(0, |code| {
-                frame(CloseFrame { code, reason: "" }.encoded_len())
-            })
-        };
-        pong + rest
+        let control = self.phase.owed_control().map_or(0, |(_, p)| frame(p.len()));
+        let close = self.phase.owed_close().filter(|_| close).map_or(0, |code| {
+            frame(CloseFrame { code, reason: "" }.encoded_len())
+        });
+        control + close
     }
 
     /// Writes the owed frames (the close only with `close`) into `out`, which holds at least
     /// [`owed_len`](Self::owed_len) bytes, and returns their length.
     fn write_owed(&mut self, out: &mut [u8], close: bool) -> usize {
         let mut n = 0;
-        if let Some(payload) = self.phase.take_pong() {
-            n += send::encode_frame(&mut self.endpoint, Opcode::Pong, 0, true, &payload, out)
-                .unwrap_or(0);
+        if let Some((opcode, payload)) = self.phase.owed_control() {
+            n += send::encode_frame(&mut self.endpoint, opcode, 0, true, payload, out).unwrap_or(0);
+            self.phase.control_sent();
         }
-        let rest = out.get_mut(n..).unwrap_or_default();
-        if self.phase.take_ping() {
-            n += send::encode_frame(&mut self.endpoint, Opcode::Ping, 0, true, &[], rest)
-                .unwrap_or(0);
-        } else if let Some(code) = self.phase.owed_close().filter(|_| close) {
+        if let Some(code) = self.phase.owed_close().filter(|_| close) {
+            let rest = out.get_mut(n..).unwrap_or_default();
             n += self
                 .write_close(&CloseFrame { code, reason: "" }, rest)
                 .unwrap_or(0);

@@ -73,11 +73,14 @@ impl<E: Endpoint> Connection<E> {
         if !self.phase.accepts_input() {
             // Nothing may follow the peer's close frame (§5.5.1); the reply stays owed as it
             // was. A failed or closed connection takes no input. No input is never an error.
-            return match (input.is_empty(), self.phase.reply_owed()) {
-                (true, _) => Ok(NOTHING),
-                (false, true) => Err(ReceiveError::Protocol(ProtocolError::FrameAfterClose)),
-                (false, false) => Err(ReceiveError::Closed),
-            };
+            if input.is_empty() {
+                return Ok(NOTHING);
+            }
+            return Err(if self.phase.reply_owed() {
+                ReceiveError::Protocol(ProtocolError::FrameAfterClose)
+            } else {
+                ReceiveError::Closed
+            });
         }
         let received = if self.rx.frame.is_some() {
             self.receive_payload(input)
@@ -93,7 +96,7 @@ impl<E: Endpoint> Connection<E> {
     fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
         let (header, header_len) = match FrameHeader::parse(input) {
             Ok(Status::Complete(parsed)) => parsed,
-            Ok(Status::Partial(_)) => return Ok(NOTHING),
+            Ok(Status::Partial) => return Ok(NOTHING),
             Err(e) => return Err(self.protocol_error(e)),
         };
         if let Err(e) = self.check_header(&header) {

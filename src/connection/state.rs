@@ -1,8 +1,9 @@
 //! The close handshake as one state, and the frames a connection owes (RFC 6455 §5.5.2–§5.5.3, §7.1).
 //!
 //! A connection is in exactly one phase; each carries only the data that means something in
-//! it. Open connections may owe a pong and a keepalive ping; closing ones may owe a pong for a
-//! ping that came before the peer's close, and one close frame; closed ones owe nothing and
+//! it. Open connections may owe one control frame (a pong, or the keepalive ping); closing ones
+//! may owe a pong for a ping that came before the peer's close, and one close frame; closed
+//! ones owe nothing and
 //! remember how they ended. Every change goes through a method of [`Lifecycle`], whose fields
 //! no other file can write, so a combination such as "failed, but still answering pings"
 //! cannot be built. The keepalive and close timers live here too: their deadline means what the
@@ -10,6 +11,7 @@
 
 use super::ControlPayload;
 use crate::wire::close::CloseCode;
+use crate::wire::frame::Opcode;
 
 /// Where a connection stands, as [`Connection::state`](crate::Connection::state) reports it.
 ///
@@ -53,8 +55,9 @@ pub struct CloseOutcome {
 #[derive(Debug, Clone)]
 pub(super) struct Lifecycle {
     phase: Phase,
-    /// The payload of the pong owed for the latest ping (§5.5.3: only the latest is answered).
-    pong: Option<ControlPayload>,
+    /// The control frame owed: the pong for the latest ping (§5.5.3: only the latest is
+    /// answered), or the keepalive ping.
+    control: Option<OwedControl>,
     /// The running timer's deadline, when [`Phase`] says one is armed: the keepalive's while
     /// open, the close's while closing.
     deadline: u64,
@@ -62,13 +65,18 @@ pub(super) struct Lifecycle {
     input_seen: bool,
 }
 
+/// A ping or pong owed, with its payload.
+#[derive(Debug, Clone)]
+struct OwedControl {
+    opcode: Opcode,
+    payload: ControlPayload,
+}
+
 /// The phase of a connection, with the data each phase needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Data flows both ways.
     Open {
-        /// A keepalive ping is owed.
-        ping: bool,
         /// Where the keepalive timer stands.
         keepalive: Keepalive,
     },
@@ -145,10 +153,9 @@ impl Lifecycle {
     pub(super) const fn new() -> Self {
         Self {
             phase: Phase::Open {
-                ping: false,
                 keepalive: Keepalive::Idle,
             },
-            pong: None,
+            control: None,
             deadline: 0,
             input_seen: false,
         }
@@ -204,34 +211,29 @@ impl Lifecycle {
         }
     }
 
-    /// The pong owed, if any.
-    pub(super) const fn pong(&self) -> Option<&ControlPayload> {
-        self.pong.as_ref()
+    /// The ping or pong owed, if any: its opcode and payload.
+    pub(super) fn owed_control(&self) -> Option<(Opcode, &[u8])> {
+        self.control
+            .as_ref()
+            .map(|c| (c.opcode, c.payload.as_slice()))
     }
 
-    /// A keepalive ping is owed.
-    pub(super) const fn ping_owed(&self) -> bool {
-        matches!(self.phase, Phase::Open { ping: true, .. })
+    /// The ping or pong owed has been written.
+    pub(super) fn control_sent(&mut self) {
+        self.control = None;
     }
 
-    /// Takes the pong owed, to write it.
-    pub(super) fn take_pong(&mut self) -> Option<ControlPayload> {
-        self.pong.take()
-    }
-
-    /// Takes the keepalive ping owed, to write it.
-    pub(super) fn take_ping(&mut self) -> bool {
-        match &mut self.phase {
-            Phase::Open { ping, .. } => core::mem::take(ping),
-            _ => false,
-        }
-    }
-
-    /// A ping arrived: while open, its pong is owed (replacing an older one).
+    /// A ping arrived: while open, its pong is owed, in place of an older pong or of a
+    /// keepalive ping (the peer's ping shows it is alive).
     pub(super) fn ping_received(&mut self, payload: &[u8]) {
         if matches!(self.phase, Phase::Open { .. }) {
             // Parsing bounded a control payload to 125 bytes, so it always fits.
-            self.pong = ControlPayload::from_slice(payload).ok();
+            self.control = ControlPayload::from_slice(payload)
+                .ok()
+                .map(|payload| OwedControl {
+                    opcode: Opcode::Pong,
+                    payload,
+                });
         }
     }
 
@@ -243,6 +245,9 @@ impl Lifecycle {
     /// The peer's close frame arrived with `code`.
     pub(super) fn peer_closed(&mut self, code: CloseCode) {
         match self.phase {
+            // A ping or pong owed before the close arrived still goes out first: a pong is
+            // owed for a ping received before the close (§5.5.2), and both are control frames,
+            // which may precede our close.
             Phase::Open { .. } => self.phase = closing(Closing::ReplyOwed { peer: code }),
             Phase::Closing {
                 step: Closing::Sent,
@@ -257,7 +262,7 @@ impl Lifecycle {
     pub(super) fn close_written(&mut self) {
         match self.phase {
             Phase::Open { .. } => {
-                self.pong = None;
+                self.control = None;
                 self.phase = closing(Closing::Sent);
             }
             Phase::Closing {
@@ -300,7 +305,7 @@ impl Lifecycle {
             | Phase::Closed(_) => return,
         };
         let armed = matches!(self.phase, Phase::Closing { armed: true, .. });
-        self.pong = None;
+        self.control = None;
         self.phase = Phase::Closing {
             step: Closing::FailOwed { code, peer },
             armed,
@@ -337,7 +342,7 @@ impl Lifecycle {
     }
 
     fn close(&mut self, outcome: CloseOutcome) {
-        self.pong = None;
+        self.control = None;
         self.phase = Phase::Closed(outcome);
     }
 
@@ -357,7 +362,7 @@ impl Lifecycle {
     /// Advances the running timer to `now`.
     pub(super) fn handle_timeout(&mut self, now: u64, t: &Timeouts) -> Option<Expired> {
         match &mut self.phase {
-            Phase::Open { ping, keepalive } => {
+            Phase::Open { keepalive } => {
                 let interval = t.keepalive_interval?;
                 if core::mem::take(&mut self.input_seen) || *keepalive == Keepalive::Idle {
                     *keepalive = Keepalive::Ping;
@@ -367,7 +372,13 @@ impl Lifecycle {
                     return None;
                 }
                 if *keepalive == Keepalive::Ping {
-                    *ping = true;
+                    // A pong owed goes out instead: the peer pinged us, so it was alive.
+                    if self.control.is_none() {
+                        self.control = Some(OwedControl {
+                            opcode: Opcode::Ping,
+                            payload: ControlPayload::new(),
+                        });
+                    }
                     *keepalive = Keepalive::Dead;
                     self.deadline = now.saturating_add(t.keepalive_timeout);
                     return None;
@@ -441,10 +452,11 @@ mod tests {
         life.peer_closed(CloseCode::GOING_AWAY);
         assert!(!life.accepts_input());
         assert_eq!(life.owed_close(), Some(CloseCode::GOING_AWAY));
-        assert_eq!(life.pong().map(|p| p.as_slice()), Some(&b"hi"[..]));
+        assert_eq!(life.owed_control(), Some((Opcode::Pong, &b"hi"[..])));
         // No new pong is owed once the peer has closed.
         life.ping_received(b"late");
-        assert_eq!(life.take_pong().as_deref(), Some(&b"hi"[..]));
+        assert_eq!(life.owed_control(), Some((Opcode::Pong, &b"hi"[..])));
+        life.control_sent();
         life.close_written();
         assert_eq!(
             life.outcome(),
@@ -461,7 +473,10 @@ mod tests {
         life.ping_received(b"x");
         life.fail(CloseCode::PROTOCOL_ERROR);
         assert_eq!(life.owed_close(), Some(CloseCode::PROTOCOL_ERROR));
-        assert!(life.pong().is_none(), "a failed connection answers no ping");
+        assert!(
+            life.owed_control().is_none(),
+            "a failed connection answers no ping"
+        );
         assert!(!life.accepts_input());
         // A second failure does not replace the first one's code.
         life.fail(CloseCode::TOO_BIG);
@@ -522,7 +537,7 @@ mod tests {
             life.close_written();
             life.peer_closed(CloseCode::NORMAL);
             life.ping_received(b"x");
-            assert!(life.pong().is_none() && !life.ping_owed() && life.owed_close().is_none());
+            assert!(life.owed_control().is_none() && life.owed_close().is_none());
             assert_eq!(life.abandon(), outcome);
         }
     }

@@ -3,19 +3,23 @@
 //! [`ClientRequest::write`] writes the upgrade request and returns an [`Expected`]: the accept
 //! value for the key it sent, and what was offered. [`parse_response`] reads the server's head;
 //! [`Response::validate`] checks it against the [`Expected`] and gives the [`Accepted`]
-//! subprotocol and extensions. A refusal (401, 403, a redirect) is an ordinary [`Response`]
-//! whose [`Response::status`] and headers ([`Response::location`]) the caller can read;
-//! [`Response::validate`] reports it as [`ResponseError::Status`].
+//! subprotocol and extensions. A refusal (401, 403, 429, a redirect; over HTTP/1.1 or 1.0) is
+//! an ordinary [`Response`]: [`Response::validate`] reports it as [`ResponseError::Refused`]
+//! with its status, and the response itself is the view of it the caller reads: its status,
+//! reason and headers ([`Response::location`], [`Response::www_authenticate`],
+//! [`Response::retry_after`]) and the start of its body ([`Response::body`]).
 
 use core::fmt;
 
 use httparse::Header;
 
-use super::{
-    accept_key, check_extra_headers, has_token, header, is_extension_list, is_field_value,
-    is_token, one, single, valid_answer, Extensions, HeaderValues, Status, Tokens, WriteError,
-    Writer, ACCEPT_LEN, KEY_LEN,
+use super::extensions::{is_extension_list, valid_answer, Extensions};
+use super::headers::{
+    has_token, header, is_field_value, is_token, one, single, HeaderValues, Tokens,
 };
+use super::key::{accept_key, ACCEPT_LEN, KEY_LEN};
+use super::write::{check_headers, WriteError, Writer};
+use super::Status;
 
 /// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +41,10 @@ pub struct ClientRequest<'a> {
     pub subprotocols: &'a [&'a str],
     /// The `Sec-WebSocket-Extensions` offer, such as `permessage-deflate; client_max_window_bits`.
     pub extensions: Option<&'a str>,
-    /// More headers, such as `Authorization`: no CR or LF, and none the handshake writes itself.
+    /// More headers, such as `Authorization`: checked by the same rules as the server's
+    /// [`Accept::extra_headers`](super::server::Accept::extra_headers) and a
+    /// [`Rejection`](super::Rejection)'s headers (token names, no CR, LF, NUL or other control
+    /// byte but HTAB in values, none the writer owns: [`WriteError::ReservedHeader`]).
     pub extra_headers: &'a [(&'a str, &'a str)],
 }
 
@@ -80,7 +87,7 @@ impl<'a> ClientRequest<'a> {
         if !ok {
             return Err(WriteError::InvalidHeader);
         }
-        check_extra_headers(self.extra_headers)?;
+        check_headers(self.extra_headers)?;
 
         let mut key = [0u8; KEY_LEN];
         // 16 bytes encode to exactly 24.
@@ -97,7 +104,7 @@ impl<'a> ClientRequest<'a> {
         w.put(self.host.as_bytes());
         if self.port != if self.secure { 443 } else { 80 } {
             w.put(b":");
-            w.put_dec(usize::from(self.port));
+            w.put_dec(u32::from(self.port));
         }
         w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
         w.put(&key);
@@ -168,10 +175,14 @@ pub enum ResponseError {
     HeadTooLarge,
     /// More header lines than the caller's header array holds.
     TooManyHeaders,
-    /// Not a well-formed HTTP/1.1 response head.
+    /// Not a well-formed HTTP/1.x response head, or a 101 over HTTP/1.0 (which has no 1xx).
     Malformed,
-    /// The server answered with this status instead of 101; the [`Response`] has its headers.
-    Status(u16),
+    /// The server refused the upgrade: it answered with this status instead of 101. The
+    /// [`Response`] has its reason, headers and the start of its body.
+    Refused {
+        /// The status code, such as 401 or 503.
+        status: u16,
+    },
     /// `Upgrade` is not `websocket`.
     Upgrade,
     /// `Connection` does not list `upgrade`.
@@ -190,9 +201,9 @@ impl fmt::Display for ResponseError {
             Self::HeadTooLarge => "response head too large",
             Self::TooManyHeaders => "too many headers",
             Self::Malformed => "malformed response",
-            Self::Status(code) => {
-                f.write_str("unexpected status ")?;
-                return fmt::Display::fmt(code, f);
+            Self::Refused { status } => {
+                f.write_str("upgrade refused with status ")?;
+                return fmt::Display::fmt(status, f);
             }
             Self::Upgrade => "Upgrade is not websocket",
             Self::Connection => "Connection does not list upgrade",
@@ -211,6 +222,10 @@ pub struct Response<'h, 'b> {
     status: u16,
     reason: &'b str,
     headers: &'h [Header<'b>],
+    /// 1 for HTTP/1.1, 0 for HTTP/1.0.
+    minor_version: u8,
+    /// Everything after the head that is in the input.
+    after_head: &'b [u8],
 }
 
 /// Logs the status line; the headers stay out of the log.
@@ -226,9 +241,10 @@ impl defmt::Format for Response<'_, '_> {
     }
 }
 
-/// Parses a response head from the start of `buf`: `Ok(Status::Partial)` until it has ended,
-/// then the response and the length of the head. Bytes after the head are frames the server
-/// sent early: hand them to the connection. A head longer than `max_head_len`
+/// Parses a response head (HTTP/1.1 or HTTP/1.0) from the start of `buf`: `Ok(Status::Partial)`
+/// until it has ended, then the response and the length of the head. After a 101, the bytes
+/// after the head are frames the server sent early: hand them to the connection; after a
+/// refusal they are its body ([`Response::body`]). A head longer than `max_head_len`
 /// ([`DEFAULT_MAX_HEAD_LEN`](super::DEFAULT_MAX_HEAD_LEN)), complete or not, is
 /// [`ResponseError::HeadTooLarge`].
 pub fn parse_response<'h, 'b>(
@@ -244,14 +260,17 @@ pub fn parse_response<'h, 'b>(
         Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyHeaders),
         Err(_) => return Err(ResponseError::Malformed),
     };
+    let minor_version = match res.version {
+        Some(v @ (0 | 1)) => v,
+        _ => return Err(ResponseError::Malformed),
+    };
     let response = Response {
         status: res.code.unwrap_or_default(),
         reason: res.reason.unwrap_or_default(),
         headers: res.headers,
+        minor_version,
+        after_head: buf.get(len..).unwrap_or_default(),
     };
-    if res.version != Some(1) {
-        return Err(ResponseError::Malformed);
-    }
     Ok(Status::Complete((response, len)))
 }
 
@@ -277,7 +296,97 @@ impl<'h, 'b> Response<'h, 'b> {
     /// The `Location` of a redirect.
     #[must_use]
     pub fn location(&self) -> Option<&'b str> {
-        core::str::from_utf8(self.header("location")?).ok()
+        self.header_str("location")
+    }
+
+    /// The first `WWW-Authenticate` challenge of a 401, as sent (RFC 9110 §11.6.1), such as
+    /// `Bearer realm="chat", error="invalid_token"`.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{client::parse_response, Status};
+    /// let input = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"chat\"\r\n\r\n";
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+    /// assert_eq!(response.www_authenticate(), Some("Bearer realm=\"chat\""));
+    /// ```
+    #[must_use]
+    pub fn www_authenticate(&self) -> Option<&'b str> {
+        self.header_str("www-authenticate")
+    }
+
+    /// `Retry-After` of a 429, a 503 or a redirect (RFC 9110 §10.2.3): delay-seconds when it is
+    /// a number, else the HTTP-date as sent (the crate has no clock to compare it with).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{client::{parse_response, RetryAfter}, Status};
+    /// let input = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n\r\n";
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+    /// assert_eq!(response.retry_after(), Some(RetryAfter::Seconds(120)));
+    /// ```
+    #[must_use]
+    pub fn retry_after(&self) -> Option<RetryAfter<'b>> {
+        let value = self.header_str("retry-after")?.trim_matches([' ', '\t']);
+        if value.is_empty() {
+            return None;
+        }
+        if !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(RetryAfter::Date(value));
+        }
+        let seconds = decimal(value.as_bytes()).and_then(|s| u32::try_from(s).ok());
+        Some(RetryAfter::Seconds(seconds.unwrap_or(u32::MAX)))
+    }
+
+    /// The `Content-Length` of the body, when it is given once as a decimal number and no
+    /// `Transfer-Encoding` overrides it (RFC 9112 §6.3); `None` otherwise.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{client::parse_response, Status};
+    /// let input = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+    /// assert_eq!(response.content_length(), Some(2));
+    /// ```
+    #[must_use]
+    pub fn content_length(&self) -> Option<u64> {
+        if self.header("transfer-encoding").is_some() {
+            return None;
+        }
+        decimal(single(self.headers, "content-length").ok()??)
+    }
+
+    /// The start of a refusal's body: the bytes after the head that are already in the input
+    /// given to [`parse_response`], never more. With a [`content_length`](Self::content_length)
+    /// it stops there (what follows is not this response's), so it is the whole body when
+    /// `body().len()` equals it; without one it is everything received so far (with a
+    /// `Transfer-Encoding`, still chunk-encoded). Empty for 1xx, 204 and 304, which have no
+    /// body (RFC 9112 §6.3): after a 101 those bytes are WebSocket frames.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{client::parse_response, Status};
+    /// let input = b"HTTP/1.0 403 Forbidden\r\nContent-Length: 9\r\n\r\nforbidden, and more";
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+    /// assert_eq!((response.status(), response.body()), (403, &b"forbidden"[..]));
+    /// ```
+    #[must_use]
+    pub fn body(&self) -> &'b [u8] {
+        if matches!(self.status, 100..=199 | 204 | 304) {
+            return &[];
+        }
+        let received = self.after_head;
+        match self.content_length() {
+            Some(len) => {
+                let len = usize::try_from(len).unwrap_or(usize::MAX);
+                received.get(..len).unwrap_or(received)
+            }
+            None => received,
+        }
+    }
+
+    /// The first value of `name` as UTF-8, trimmed.
+    fn header_str(&self, name: &str) -> Option<&'b str> {
+        core::str::from_utf8(self.header(name)?).ok()
     }
 
     /// Every header line, in order.
@@ -291,7 +400,12 @@ impl<'h, 'b> Response<'h, 'b> {
     /// at most one subprotocol and only one we offered, only extensions we offered.
     pub fn validate(&self, expected: &Expected<'_>) -> Result<Accepted<'h, 'b>, ResponseError> {
         if self.status != 101 {
-            return Err(ResponseError::Status(self.status));
+            return Err(ResponseError::Refused {
+                status: self.status,
+            });
+        }
+        if self.minor_version != 1 {
+            return Err(ResponseError::Malformed);
         }
         let h = self.headers;
         if !has_token(h, "upgrade", "websocket") {
@@ -311,7 +425,7 @@ impl<'h, 'b> Response<'h, 'b> {
             (Some(_), offered) => {
                 let mut tokens = Tokens::new(lines);
                 match (tokens.next_bytes(), tokens.next_bytes()) {
-                    (Some(p), None) if offered.iter().any(|o| o.as_bytes() == p) => {
+                    (Some(p), None) if offered.iter().any(|o| same_bytes(o.as_bytes(), p)) => {
                         core::str::from_utf8(p).ok()
                     }
                     _ => return Err(ResponseError::Subprotocol),
@@ -335,8 +449,39 @@ impl<'h, 'b> Response<'h, 'b> {
     }
 }
 
-/// Whether `a` and `b` hold the same bytes: a plain loop, where `==` on slices would link a
-/// library memcmp for this one comparison.
+/// A `Retry-After` value (RFC 9110 §10.2.3), from [`Response::retry_after`].
+///
+/// ```
+/// # use wsmachine::handshake::{client::{parse_response, RetryAfter}, Status};
+/// let input = b"HTTP/1.1 503 Busy\r\nRetry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n\r\n";
+/// let mut headers = [httparse::EMPTY_HEADER; 4];
+/// let Ok(Status::Complete((response, _))) = parse_response(input, &mut headers, 4096) else { panic!() };
+/// assert_eq!(response.retry_after(), Some(RetryAfter::Date("Fri, 31 Dec 1999 23:59:59 GMT")));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RetryAfter<'b> {
+    /// delay-seconds; a number past `u32::MAX` is `u32::MAX`.
+    Seconds(u32),
+    /// Not a number: an HTTP-date such as `Fri, 31 Dec 1999 23:59:59 GMT`, as sent.
+    Date(&'b str),
+}
+
+/// `1*DIGIT` as a number, `None` when empty, not all digits, or past `u64::MAX`.
+fn decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        let digit = u64::from(b.checked_sub(b'0').filter(|d| *d <= 9)?);
+        n.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+/// Whether `a` and `b` hold the same bytes, in a plain loop: `==` on byte slices links a
+/// library `memcmp` (116 bytes on thumbv7em), and the client's two byte comparisons (the accept
+/// value, the chosen subprotocol) are all that would use it. The accept value is no secret (it
+/// is computed from the key on the wire), so this need not be constant-time.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }

@@ -5,7 +5,7 @@
 //! same 60-byte shape: a key and the GUID. SHA-1 is not used for security here (§10.8 of
 //! RFC 6455 notes as much); the tests check both against reference implementations.
 
-use super::{GUID, KEY_LEN};
+use super::key::{GUID, KEY_LEN};
 
 /// The SHA-1 of a `Sec-WebSocket-Key` value followed by the [`GUID`] (RFC 6455 §4.2.2). The
 /// message is always 60 bytes, so its padded form is known: a first block of the key, the GUID

@@ -24,10 +24,8 @@
 
 use core::fmt;
 
-use super::{
-    is_extension_list, is_field_value, is_token, one, valid_answer, valid_extension_list,
-    valid_token_list, Extensions, Tokens,
-};
+use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
+use super::headers::{is_field_value, is_token, one, valid_token_list, Tokens};
 
 /// Why an extended-CONNECT field set was refused or could not be built.
 #[non_exhaustive]

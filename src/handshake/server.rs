@@ -5,17 +5,22 @@
 //! subprotocols and extensions and any other header, all borrowed from the input, and writes the
 //! `101 Switching Protocols` response with [`Request::accept`] (§4.2.2). An invalid one is a
 //! [`HandshakeError`]: [`HandshakeError::status_code`] says which HTTP status it deserves and
-//! [`write_rejection`] writes that response (§4.2.2, §4.4).
+//! [`write_rejection`] writes that response (§4.2.2, §4.4). A valid request that the server's
+//! policy refuses (no credentials, no such path, too many connections) is answered with a
+//! [`Rejection`] the caller builds.
 
 use core::fmt;
 
 use httparse::Header;
 
-use super::{
-    accept_key, check_extra_headers, has_token, header, is_extension_list, is_valid_key, one,
-    single, valid_answer, valid_extension_list, valid_token_list, Extensions, HeaderValues, Status,
-    Tokens, WriteError, Writer, DEFAULT_MAX_HEAD_LEN, KEY_LEN,
-};
+use super::credentials::{authorization, Authorization, Cookies};
+use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
+use super::headers::{has_token, header, one, single, valid_token_list, HeaderValues, Tokens};
+use super::key::{accept_key, is_valid_key, KEY_LEN};
+use super::query::QueryPairs;
+use super::rejection::Rejection;
+use super::write::{check_headers, WriteError, Writer};
+use super::{Status, DEFAULT_MAX_HEAD_LEN};
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
 /// `Origin`; other clients may send anything, or nothing.
@@ -108,6 +113,41 @@ impl HandshakeError {
         }
     }
 
+    /// The response refusing the request: the [`status_code`](Self::status_code) with its
+    /// reason phrase, `Content-Type: text/plain`, and a short reason (the [`Display`] text) as
+    /// the body. A 426 also carries `Upgrade: websocket` and `Sec-WebSocket-Version: 13`
+    /// (RFC 6455 §4.4), which the [`Rejection`] writer adds to every 426. Change it before
+    /// writing it, if the defaults do not fit:
+    ///
+    /// ```
+    /// use wsmachine::handshake::server::HandshakeError;
+    /// let rejection = HandshakeError::Origin.rejection();
+    /// assert_eq!((rejection.status, rejection.reason), (403, "Forbidden"));
+    /// assert_eq!(rejection.body, b"origin not allowed");
+    /// let quiet = wsmachine::handshake::Rejection { body: b"", headers: &[], ..rejection };
+    /// let mut out = [0u8; 128];
+    /// let n = quiet.write(&mut out)?;
+    /// assert_eq!(&out[..n], b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    /// # Ok::<(), wsmachine::handshake::WriteError>(())
+    /// ```
+    ///
+    /// [`Display`]: core::fmt::Display
+    #[must_use]
+    pub const fn rejection(self) -> Rejection<'static> {
+        let status = self.status_code();
+        let reason = match status {
+            403 => "Forbidden",
+            426 => "Upgrade Required",
+            431 => "Request Header Fields Too Large",
+            _ => "Bad Request",
+        };
+        Rejection {
+            headers: &[("Content-Type", "text/plain")],
+            body: self.as_str().as_bytes(),
+            ..Rejection::new(status, reason)
+        }
+    }
+
     /// A short reason, also the body of the rejection.
     const fn as_str(self) -> &'static str {
         match self {
@@ -171,7 +211,9 @@ pub struct Accept<'a> {
     /// The `Sec-WebSocket-Extensions` value, such as `permessage-deflate; server_no_context_takeover`:
     /// every extension named must be one the client offered.
     pub extensions: Option<&'a str>,
-    /// More headers, such as `Set-Cookie`: no CR or LF, and none the handshake writes itself.
+    /// More headers, such as `Set-Cookie`: checked by the same rules as a [`Rejection`]'s
+    /// headers (token names, no CR, LF, NUL or other control byte but HTAB in values, none the
+    /// writer owns: [`WriteError::ReservedHeader`]).
     pub extra_headers: &'a [(&'a str, &'a str)],
 }
 
@@ -274,6 +316,121 @@ impl<'h, 'b> Request<'h, 'b> {
         self.target.split_once('?').map(|(_, q)| q)
     }
 
+    /// The `key=value` pairs of the query, raw (not percent-decoded) and in order; none when
+    /// there is no query. Decode a part with [`form_decode`](super::form_decode).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET /chat?room=a+b&token=x%2By&room=2 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // GET /chat?room=a+b&token=x%2By&room=2
+    /// let pairs: Vec<_> = request.query_pairs().collect();
+    /// assert_eq!(pairs, [("room", "a+b"), ("token", "x%2By"), ("room", "2")]);
+    /// let mut buf = [0u8; 16];
+    /// let token = wsmachine::handshake::form_decode(request.query_value("token").unwrap(), &mut buf)?;
+    /// assert_eq!(token, b"x+y");
+    /// # Ok::<(), wsmachine::handshake::DecodeError>(())
+    /// ```
+    pub fn query_pairs(&self) -> QueryPairs<'b> {
+        QueryPairs::new(self.query().unwrap_or_default())
+    }
+
+    /// The raw value of the first query pair whose raw key is `key` (compared exactly, before
+    /// any decoding): `Some("")` for `?key` or `?key=`, `None` when absent.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET /chat?room=1&flag&room=2 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // GET /chat?room=1&flag&room=2
+    /// assert_eq!(request.query_value("room"), Some("1"));
+    /// assert_eq!(request.query_value("flag"), Some(""));
+    /// assert_eq!(request.query_value("ROOM"), None);
+    /// ```
+    #[must_use]
+    pub fn query_value(&self, key: &str) -> Option<&'b str> {
+        self.query_pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The cookies of every `Cookie` line, as `(name, value)` (see [`Cookies`]).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: a=1; b=2\r\nCookie: c=3\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Cookie: a=1; b=2
+    /// // Cookie: c=3
+    /// assert!(request.cookies().eq([("a", "1"), ("b", "2"), ("c", "3")]));
+    /// ```
+    pub fn cookies(&self) -> Cookies<'h, 'b> {
+        Cookies::new(self.headers)
+    }
+
+    /// The value of the first cookie named `name` (case-sensitive, RFC 6265 §4.2.2; the first
+    /// is the one with the most specific path, §5.4), across every `Cookie` line.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Cookie: theme=dark; sid=abc\r\nCookie: sid=old\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Cookie: theme=dark; sid=abc
+    /// // Cookie: sid=old
+    /// assert_eq!(request.cookie("sid"), Some("abc"));
+    /// assert_eq!(request.cookie("SID"), None);
+    /// ```
+    #[must_use]
+    pub fn cookie(&self, name: &str) -> Option<&'b str> {
+        self.cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The `Authorization` header as scheme and credentials; `None` when it is missing,
+    /// repeated, or malformed (see [`Authorization::parse`]).
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Authorization: Basic dXNlcjpwYXNz
+    /// let auth = request.authorization().unwrap();
+    /// assert!(auth.is_scheme("basic"));
+    /// assert_eq!(auth.credentials(), "dXNlcjpwYXNz");
+    /// assert_eq!(request.bearer_token(), None);
+    /// ```
+    #[must_use]
+    pub fn authorization(&self) -> Option<Authorization<'b>> {
+        authorization(self.headers)
+    }
+
+    /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme in any case),
+    /// when the header is there once and the token well-formed.
+    ///
+    /// ```
+    /// # use wsmachine::handshake::{server::{parse_request, ServerOptions}, Status};
+    /// # let input = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Authorization: bearer mF_9.B5f-4.1JqM\r\n\r\n";
+    /// # let mut headers = [httparse::EMPTY_HEADER; 8];
+    /// # let Ok(Status::Complete((request, _))) = parse_request(input, &mut headers, &ServerOptions::default()) else { panic!() };
+    /// // Authorization: bearer mF_9.B5f-4.1JqM
+    /// assert_eq!(request.bearer_token(), Some("mF_9.B5f-4.1JqM"));
+    /// assert_eq!(request.authorization().unwrap().scheme(), "bearer");
+    /// ```
+    #[must_use]
+    pub fn bearer_token(&self) -> Option<&'b str> {
+        self.authorization()?.bearer_token()
+    }
+
     /// The `Host` header.
     #[must_use]
     pub fn host(&self) -> &'b str {
@@ -333,7 +490,7 @@ impl<'h, 'b> Request<'h, 'b> {
                 return Err(WriteError::ExtensionNotOffered);
             }
         }
-        check_extra_headers(accept.extra_headers)?;
+        check_headers(accept.extra_headers)?;
         let mut w = Writer::new(out);
         w.put(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -355,35 +512,20 @@ impl<'h, 'b> Request<'h, 'b> {
     }
 }
 
-/// The reason phrase of the statuses [`HandshakeError::status_code`] returns.
-const fn reason_phrase(code: u16) -> &'static str {
-    match code {
-        403 => "Forbidden",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        _ => "Bad Request",
-    }
-}
-
-/// Writes the response refusing a request for `err` into `out` and returns its length: the
-/// status of [`HandshakeError::status_code`], `Connection: close`, and a short plain-text reason
-/// as the body. A 426 also carries `Upgrade: websocket` and `Sec-WebSocket-Version: 13`
-/// (RFC 6455 §4.4). Close the connection after sending it.
+/// Writes the response refusing a request for `err` into `out` and returns its length:
+/// [`HandshakeError::rejection`] written by [`Rejection::write`]. Close the connection after
+/// sending it.
+///
+/// ```
+/// use wsmachine::handshake::server::HandshakeError;
+/// use wsmachine::handshake::write_rejection;
+/// let mut out = [0u8; 256];
+/// let n = write_rejection(HandshakeError::Version, &mut out)?;
+/// let text = core::str::from_utf8(&out[..n]).unwrap();
+/// assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+/// assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+/// # Ok::<(), wsmachine::handshake::WriteError>(())
+/// ```
 pub fn write_rejection(err: HandshakeError, out: &mut [u8]) -> Result<usize, WriteError> {
-    let code = err.status_code();
-    let body = err.as_str();
-    let mut w = Writer::new(out);
-    w.put(b"HTTP/1.1 ");
-    w.put_dec(usize::from(code));
-    w.put(b" ");
-    w.put(reason_phrase(code).as_bytes());
-    w.put(b"\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
-    w.put_dec(body.len());
-    w.put(b"\r\n");
-    if code == 426 {
-        w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
-    }
-    w.put(b"\r\n");
-    w.put(body.as_bytes());
-    w.finish()
+    err.rejection().write(out)
 }

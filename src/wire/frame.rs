@@ -64,14 +64,36 @@ impl Opcode {
     }
 }
 
-/// The result of a parse that may need more input, as in `httparse`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The result of a parse that may need more input, as in `httparse`: the one type the frame
+/// parser ([`FrameHeader::parse`]) and the handshake parsers
+/// ([`parse_request`](crate::handshake::server::parse_request),
+/// [`parse_response`](crate::handshake::client::parse_response)) return. Incomplete input is
+/// not an error: read more and parse again with all the bytes so far.
+///
+/// ```
+/// use wsmachine::{FrameHeader, Status};
+/// assert_eq!(FrameHeader::parse(&[0x81])?, Status::Partial);
+/// assert!(FrameHeader::parse(&[0x81, 0x00])?.complete().is_some());
+/// # Ok::<(), wsmachine::ProtocolError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
 pub enum Status<T> {
-    /// Not enough bytes yet: at least this many more are needed. Not an error.
-    Partial(usize),
+    /// Not enough bytes yet. Not an error.
+    Partial,
     /// Parsed.
     Complete(T),
+}
+
+impl<T> Status<T> {
+    /// The complete value, or `None` when partial.
+    pub fn complete(self) -> Option<T> {
+        match self {
+            Self::Partial => None,
+            Self::Complete(t) => Some(t),
+        }
+    }
 }
 
 /// RSV1, the bit an extension such as permessage-deflate (RFC 7692) claims.
@@ -103,7 +125,7 @@ impl FrameHeader {
     /// Parses a header from the start of `buf`.
     ///
     /// Returns `Complete((header, header_len))`, where the payload starts at `header_len`, or
-    /// `Partial(n)` when at least `n` more bytes are needed.
+    /// `Partial` when the header has not arrived in full: at most [`MAX_HEADER_LEN`] bytes.
     ///
     /// ```
     /// use wsmachine::{FrameHeader, Opcode, Status};
@@ -111,13 +133,13 @@ impl FrameHeader {
     /// let bytes = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
     /// let Status::Complete((header, len)) = FrameHeader::parse(&bytes)? else { panic!() };
     /// assert_eq!((header.opcode, header.fin, header.payload_len, len), (Opcode::Text, true, 5, 2));
-    /// assert_eq!(FrameHeader::parse(&bytes[..1])?, Status::Partial(1));
+    /// assert_eq!(FrameHeader::parse(&bytes[..1])?, Status::Partial);
     /// # Ok::<(), wsmachine::ProtocolError>(())
     /// ```
     pub fn parse(buf: &[u8]) -> Result<Status<(Self, usize)>, ProtocolError> {
         let (b0, b1) = match *buf {
             [b0, b1, ..] => (b0, b1),
-            _ => return Ok(Status::Partial(2 - buf.len())),
+            _ => return Ok(Status::Partial),
         };
         let opcode = Opcode::from_u4(b0 & 0x0f).ok_or(ProtocolError::ReservedOpcode)?;
         let fin = b0 & 0x80 != 0;
@@ -138,7 +160,7 @@ impl FrameHeader {
         };
         let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
         let Some(rest) = buf.get(2..header_len) else {
-            return Ok(Status::Partial(header_len - buf.len()));
+            return Ok(Status::Partial);
         };
         let (len_field, mask_field) = rest.split_at(len_bytes);
         let payload_len = match *len_field {
@@ -283,14 +305,17 @@ mod tests {
     }
 
     #[test]
-    fn partial_reports_bytes_needed() {
-        assert_eq!(FrameHeader::parse(&[]), Ok(Status::Partial(2)));
-        assert_eq!(FrameHeader::parse(&[0x82]), Ok(Status::Partial(1)));
-        assert_eq!(FrameHeader::parse(&[0x82, 0x7F, 0]), Ok(Status::Partial(7)));
-        assert_eq!(
-            FrameHeader::parse(&[0x82, 0xFE, 0, 200, 1]),
-            Ok(Status::Partial(3))
-        );
+    fn partial_until_the_whole_header_is_there() {
+        for (bytes, len) in [
+            (&[0x82, 0x05][..], 2),
+            (&[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0], 10),
+            (&[0x82, 0xFE, 0, 200, 1, 2, 3, 4], 8),
+        ] {
+            for cut in 0..len {
+                assert_eq!(FrameHeader::parse(&bytes[..cut]), Ok(Status::Partial));
+            }
+            assert!(FrameHeader::parse(bytes).unwrap().complete().is_some());
+        }
     }
 
     #[test]

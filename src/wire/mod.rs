@@ -5,5 +5,6 @@
 //! caller slice and return the number of bytes written, or say how many they need.
 
 pub mod close;
+pub(crate) mod close_code;
 pub mod frame;
 pub mod mask;

@@ -1,0 +1,227 @@
+//! Header lookup and token lists (RFC 9110 §5.5 field values, §5.6.1 lists, §5.6.2 tokens).
+//!
+//! Everything here works on the header array `httparse` filled, or on caller strings, and
+//! borrows from it: the first value of a header, every value of a repeated one, the elements of
+//! a comma-separated list spread over several lines, and the byte-level checks (`token`, field
+//! value, optional whitespace) the parsers and writers share.
+
+use httparse::Header;
+
+/// The `tchar`s of RFC 7230 §3.2.6, one bit per ASCII byte (bit `b % 8` of byte `b / 8`):
+/// letters, digits and ``!#$%&'*+-.^_`|~``.
+const TCHARS: [u8; 16] = {
+    let mut map = [0u8; 16];
+    let mut b = 0u8;
+    while b < 128 {
+        let tchar = b.is_ascii_alphanumeric()
+            || matches!(b, b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~');
+        if tchar {
+            map[(b / 8) as usize] |= 1 << (b % 8);
+        }
+        b += 1;
+    }
+    map
+};
+
+/// A non-empty RFC 7230 `token`: `tchar`s only.
+#[inline(never)]
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter().all(|&b| {
+            TCHARS
+                .get(usize::from(b / 8))
+                .is_some_and(|bits| bits >> (b % 8) & 1 == 1)
+        })
+}
+
+/// A header value with no control bytes but HTAB: no CR or LF to inject a header with.
+pub(crate) fn is_field_value(s: &[u8]) -> bool {
+    s.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// Strips optional whitespace (SP, HTAB) from both ends.
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Splits `s` at the first `sep`, dropping it; the second part is `None` when `sep` is absent.
+pub(crate) fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+    match s.iter().position(|&b| b == sep) {
+        Some(i) => (s.get(..i).unwrap_or_default(), s.get(i + 1..)),
+        None => (s, None),
+    }
+}
+
+/// The first value of the header `name` (case-insensitive), if any.
+pub fn header<'b>(headers: &[Header<'b>], name: &str) -> Option<&'b [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value)
+}
+
+/// The value of the header `name` when it appears at most once: `Err(())` when repeated.
+pub(crate) fn single<'b>(headers: &[Header<'b>], name: &str) -> Result<Option<&'b [u8]>, ()> {
+    let mut values = HeaderValues::new(headers, name);
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first.map(trim)),
+    }
+}
+
+/// ASCII case-insensitive equality, out of line: every header name and token lookup shares
+/// one copy.
+#[inline(never)]
+pub(crate) fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Whether any `name` header line lists `token` (case-insensitive), as in
+/// `Connection: keep-alive, Upgrade`.
+#[inline(never)]
+pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
+    let token = token.as_bytes();
+    Tokens::new(HeaderValues::new(headers, name)).any_bytes(|t| same_ignoring_case(t, token))
+}
+
+/// The values of every header line named `name` (case-insensitive), in order.
+#[derive(Debug, Clone)]
+pub struct HeaderValues<'h, 'b> {
+    headers: core::slice::Iter<'h, Header<'b>>,
+    name: &'h str,
+}
+
+impl<'h, 'b> HeaderValues<'h, 'b> {
+    /// The values of the lines of `headers` named `name`.
+    pub fn new(headers: &'h [Header<'b>], name: &'h str) -> Self {
+        Self {
+            headers: headers.iter(),
+            name,
+        }
+    }
+}
+
+impl<'b> Iterator for HeaderValues<'_, 'b> {
+    type Item = &'b [u8];
+
+    fn next(&mut self) -> Option<&'b [u8]> {
+        let name = self.name;
+        self.headers
+            .find(|h| same_ignoring_case(h.name.as_bytes(), name.as_bytes()))
+            .map(|h| h.value)
+    }
+}
+
+/// The elements of a comma-separated list (RFC 7230 §7 `#rule`) spread over any number of
+/// header values `L`: whitespace around elements trimmed, empty elements skipped. Elements that
+/// are not UTF-8 are skipped (the handshake validates its own lists before handing them out).
+#[derive(Debug, Clone)]
+pub struct Tokens<'b, L> {
+    values: L,
+    rest: &'b [u8],
+}
+
+impl<'b, L: Iterator<Item = &'b [u8]>> Tokens<'b, L> {
+    /// The list elements of every value `values` yields.
+    pub fn new(values: L) -> Self {
+        Self { values, rest: &[] }
+    }
+
+    /// The next element as bytes, trimmed and non-empty.
+    pub(crate) fn next_bytes(&mut self) -> Option<&'b [u8]> {
+        loop {
+            while self.rest.is_empty() {
+                self.rest = self.values.next()?;
+            }
+            let (elem, rest) = split_once(self.rest, b',');
+            self.rest = rest.unwrap_or_default();
+            let elem = trim(elem);
+            if !elem.is_empty() {
+                return Some(elem);
+            }
+        }
+    }
+
+    /// Whether every element of the list passes `f` (true for an empty list).
+    pub(crate) fn all_bytes(mut self, f: impl Fn(&[u8]) -> bool) -> bool {
+        while let Some(e) = self.next_bytes() {
+            if !f(e) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether some element of the list passes `f`.
+    pub(crate) fn any_bytes(self, f: impl Fn(&[u8]) -> bool) -> bool {
+        !self.all_bytes(|e| !f(e))
+    }
+}
+
+impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Tokens<'b, L> {
+    type Item = &'b str;
+
+    fn next(&mut self) -> Option<&'b str> {
+        loop {
+            if let Ok(s) = core::str::from_utf8(self.next_bytes()?) {
+                return Some(s);
+            }
+        }
+    }
+}
+
+/// One caller-supplied string as the only header value of a list.
+pub(crate) fn one(value: &str) -> core::option::IntoIter<&[u8]> {
+    Some(value.as_bytes()).into_iter()
+}
+
+/// Whether `values` hold a list of tokens (subprotocol names, RFC 6455 §4.1), or none at all.
+pub(crate) fn valid_token_list<'b>(values: impl Iterator<Item = &'b [u8]>) -> bool {
+    Tokens::new(values).all_bytes(is_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_rfc_7230_tchars() {
+        for b in 0..=255u8 {
+            let tchar = matches!(b,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+                | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z');
+            assert_eq!(is_token(&[b]), tchar, "{b:#04x}");
+            assert_eq!(is_token(&[b'a', b, b'z']), tchar, "{b:#04x}");
+        }
+        assert!(!is_token(b""));
+    }
+
+    #[test]
+    fn token_lists_span_lines_and_trim() {
+        let h = [
+            Header {
+                name: "Connection",
+                value: b" keep-alive ,, ",
+            },
+            Header {
+                name: "x",
+                value: b"no",
+            },
+            Header {
+                name: "CONNECTION",
+                value: b"\tUpgrade\t",
+            },
+        ];
+        let t: [&str; 2] = ["keep-alive", "Upgrade"];
+        assert!(Tokens::new(HeaderValues::new(&h, "connection")).eq(t));
+        assert!(has_token(&h, "Connection", "upgrade"));
+        assert!(!has_token(&h, "Connection", "close"));
+    }
+}
