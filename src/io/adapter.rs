@@ -120,25 +120,40 @@ impl<'b, T: Read + Write, const H: usize> WebSocket<'b, T, Server, H> {
         driver: Driver<'b, Server, H>,
         select: impl FnOnce(&Request<'_, '_>) -> Result<Accept<'a>, HandshakeError>,
     ) -> Result<Self, Error<T::Error>> {
+        Self::accept_with(stream, driver, |pending| {
+            let mut headers = [httparse::EMPTY_HEADER; H];
+            match pending.request(&mut headers) {
+                Ok(request) => match select(&request) {
+                    // A response that cannot be written ends the driver, with its reason.
+                    Ok(accept) => pending.accept(&request, &accept).unwrap_or(()),
+                    Err(e) => pending.refuse(e),
+                },
+                Err(e) => pending.refuse(e),
+            }
+        }) $($await)*
+    }
+
+    /// [`accept_on`](WebSocket::accept_on) where `decide` gets the
+    /// [`PendingRequest`](crate::io::PendingRequest) itself: to answer with the
+    /// application's own [`Rejection`](crate::handshake::Rejection) (a 401 with
+    /// `WWW-Authenticate`, a redirect), or to parse the request with more header room.
+    pub $($async)* fn accept_with(
+        stream: T,
+        driver: Driver<'b, Server, H>,
+        decide: impl FnOnce($crate::io::PendingRequest<'_>),
+    ) -> Result<Self, Error<T::Error>> {
         let mut ws = Self::from_driver(stream, driver);
-        let mut select = Some(select);
+        let mut decide = Some(decide);
         loop {
             match ws.driver.advance() {
                 Step::Write => ws.write() $($await)* ?,
                 Step::Read => ws.read() $($await)* ?,
-                Step::Request => {
-                    let Some(pending) = ws.driver.request() else { continue };
-                    let mut headers = [httparse::EMPTY_HEADER; H];
-                    match (pending.request(&mut headers), select.take()) {
-                        (Ok(request), Some(select)) => match select(&request) {
-                            // A response that cannot be written ends the driver, with its reason.
-                            Ok(accept) => pending.accept(&request, &accept).unwrap_or(()),
-                            Err(e) => pending.refuse(e),
-                        },
-                        (Err(e), _) => pending.refuse(e),
-                        (Ok(_), None) => pending.refuse(HandshakeError::Malformed),
-                    }
-                }
+                Step::Request => match (ws.driver.request(), decide.take()) {
+                    (Some(pending), Some(decide)) => decide(pending),
+                    // Asked again: `decide` did not decide.
+                    (Some(pending), None) => pending.refuse(HandshakeError::Malformed),
+                    (None, _) => {}
+                },
                 Step::Open | Step::Event => return Ok(ws),
                 Step::Closed(closed) => return Err(closed.into()),
             }

@@ -75,6 +75,12 @@ pub enum HandshakeFailure {
     /// The request or response could not be written: a header with a forbidden byte, or a
     /// subprotocol the client did not offer.
     Write(WriteError),
+    /// The application refused the request with its own response (server side), of this
+    /// status.
+    Rejected {
+        /// The HTTP status sent.
+        status: u16,
+    },
 }
 
 /// Why a [`Driver`](crate::io::Driver) has stopped: the value of
@@ -191,6 +197,7 @@ impl fmt::Display for HandshakeFailure {
             Self::Request(e) => write!(f, "handshake request refused: {e}"),
             Self::Response(e) => write!(f, "handshake response refused: {e}"),
             Self::Write(e) => write!(f, "handshake not written: {e}"),
+            Self::Rejected { status } => write!(f, "handshake refused with {status}"),
         }
     }
 }

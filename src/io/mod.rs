@@ -54,6 +54,7 @@
 //! use std::io::{ErrorKind, Read, Write};
 //! use std::time::{Duration, Instant};
 //! use wsmachine::handshake::server::{Accept, ServerOptions};
+//! use wsmachine::handshake::Rejection;
 //! use wsmachine::io::{Driver, Poll, TrySendError};
 //! use wsmachine::{Config, DataKind, Event};
 //! # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -92,15 +93,12 @@
 //!             Err(e) => return Err(e.into()),
 //!         },
 //!         Poll::Request(pending) => {
-//!             let mut headers = [httparse::EMPTY_HEADER; 32];
+//!             let mut headers = [wsmachine::httparse::EMPTY_HEADER; 32];
 //!             match pending.request(&mut headers) {
 //!                 Ok(request) if request.path() == "/echo" => {
 //!                     let _ = pending.accept(&request, &Accept::default());
 //!                 }
-//!                 Ok(_) => pending.refuse_with(wsmachine::handshake::server::HandshakeError::Malformed,
-//!                     |out| { let r = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
-//!                             out.get_mut(..r.len()).map(|o| o.copy_from_slice(r));
-//!                             Ok(r.len()) }),
+//!                 Ok(_) => pending.reject(&Rejection::new(404, "Not Found"))?,
 //!                 Err(e) => pending.refuse(e),
 //!             }
 //!         }

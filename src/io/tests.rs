@@ -415,6 +415,23 @@ macro_rules! suite {
             }
 
             #[test]
+            fn the_application_rejects_with_its_own_response() {
+                let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+                let opts = ServerOptions::default();
+                let mut mock = Mock::new(REQUEST, 64);
+                let err = $run!({
+                    let driver = crate::io::Driver::server(&mut rx, &mut tx, Config::DEFAULT, &opts);
+                    let reject = |pending: crate::io::PendingRequest<'_>| {
+                        let rejection = crate::handshake::Rejection::unauthorized_bearer(None);
+                        pending.reject(&rejection).unwrap();
+                    };
+                    WebSocket::accept_with(&mut mock, driver, reject) $($await)* .unwrap_err()
+                });
+                assert_eq!(err, Error::Handshake(HandshakeFailure::Rejected { status: 401 }));
+                assert!(mock.output.starts_with(b"HTTP/1.1 401 Unauthorized\r\n"));
+            }
+
+            #[test]
             fn client_buffer_errors_name_the_buffer_and_the_size() {
                 let request = ClientRequest::new("example.com", "/chat");
                 // A response head of more than 200 bytes, into a 200-byte rx.

@@ -8,7 +8,7 @@ use crate::handshake::client::{parse_response, Expected, ResponseError};
 use crate::handshake::server::{
     parse_request, Accept, HandshakeError, OriginPolicy, Request, ServerOptions,
 };
-use crate::handshake::{write_rejection, Status, WriteError};
+use crate::handshake::{write_rejection, Rejection, Status, WriteError};
 use crate::io::{Buffer, Closed, HandshakeFailure};
 
 /// The server's answer to the request, written into `tx` by a [`PendingRequest`].
@@ -94,17 +94,22 @@ impl<'d> PendingRequest<'d> {
         self.refused(response, error);
     }
 
-    /// Refuses the request with a response `write` puts into the transmit buffer (a 401 with
-    /// `WWW-Authenticate`, a redirect), returning its length; `error` is the reason the
-    /// driver closes with. A response that does not fit is not sent.
-    pub fn refuse_with(
-        self,
-        error: HandshakeError,
-        write: impl FnOnce(&mut [u8]) -> Result<usize, WriteError>,
-    ) {
-        let len = self.tx.len();
-        let response = write(self.tx).map_or(0, |n| n.min(len));
-        self.refused(response, error);
+    /// Refuses the request with the application's own response: a 401 with
+    /// `WWW-Authenticate`, a redirect, a 429 with `Retry-After`. The driver closes with
+    /// [`HandshakeFailure::Rejected`] once it is written. A rejection that cannot be written
+    /// (an invalid header, `tx` too small) is not sent, the driver closes with that reason, and
+    /// the error says why.
+    pub fn reject(self, rejection: &Rejection<'_>) -> Result<(), WriteError> {
+        let (response, closed, result) = match rejection.write(self.tx) {
+            Ok(n) => {
+                let status = rejection.status;
+                let closed = Closed::Handshake(HandshakeFailure::Rejected { status });
+                (n, closed, Ok(()))
+            }
+            Err(e) => (0, super::write_failure(e), Err(e)),
+        };
+        *self.decision = Decision::Refused { response, closed };
+        result
     }
 
     fn refused(self, response: usize, error: HandshakeError) {

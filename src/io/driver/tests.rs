@@ -5,6 +5,7 @@ use std::vec::Vec;
 use super::{Driver, Poll, Step};
 use crate::handshake::client::ClientRequest;
 use crate::handshake::server::{Accept, HandshakeError, ServerOptions};
+use crate::handshake::Rejection;
 use crate::io::{Buffer, Closed, HandshakeFailure, TrySendError};
 use crate::wire::mask::apply_mask;
 use crate::{CloseCode, Config, Connection, DataKind, Event, SendError, Server};
@@ -96,17 +97,16 @@ fn refusals_are_written_then_the_driver_closes() {
     let mut driver = Driver::server(&mut rx, &mut tx, Config::DEFAULT, &options);
     let mut input = REQUEST;
     assert_eq!(run(&mut driver, &mut input, 64, 64).1, Step::Request);
-    let unauthorized = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\n\r\n";
-    driver
-        .request()
-        .unwrap()
-        .refuse_with(HandshakeError::Origin, |out| {
-            out[..unauthorized.len()].copy_from_slice(unauthorized);
-            Ok(unauthorized.len())
-        });
+    let rejection = Rejection::unauthorized_bearer(Some("chat"));
+    driver.request().unwrap().reject(&rejection).unwrap();
     let (out, step) = run(&mut driver, &mut input, 64, 10);
-    assert_eq!(out, unauthorized);
-    let refused = Closed::Handshake(HandshakeFailure::Request(HandshakeError::Origin));
+    let text = std::string::String::from_utf8(out).unwrap();
+    assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{text}");
+    assert!(
+        text.contains("WWW-Authenticate: Bearer realm=\"chat\"\r\n"),
+        "{text}"
+    );
+    let refused = Closed::Handshake(HandshakeFailure::Rejected { status: 401 });
     assert_eq!(step, Step::Closed(refused));
     assert!(matches!(driver.step(), Poll::Closed(c) if c == refused));
     assert_eq!(
