@@ -16,6 +16,8 @@ struct Mock {
     output: Vec<u8>,
     reads: usize,
     half_closed: bool,
+    /// Async only: each write waits once (`Pending`) before it writes.
+    yield_writes: bool,
 }
 
 impl Mock {
@@ -27,6 +29,7 @@ impl Mock {
             output: Vec::new(),
             reads: 0,
             half_closed: false,
+            yield_writes: false,
         }
     }
 
@@ -83,9 +86,33 @@ impl embedded_io_async::Read for Mock {
     }
 }
 
+/// A future that is pending once, then ready.
+#[cfg(feature = "embedded-io-async")]
+struct YieldOnce(bool);
+
+#[cfg(feature = "embedded-io-async")]
+impl core::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        if self.0 {
+            return core::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
+    }
+}
+
 #[cfg(feature = "embedded-io-async")]
 impl embedded_io_async::Write for Mock {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if self.yield_writes {
+            // Cancelled here, nothing is written: the stream is cancel-safe.
+            YieldOnce(false).await;
+        }
         Ok(self.write_some(buf))
     }
 
@@ -578,3 +605,86 @@ suite!(blocking, run_blocking, [] []);
 
 #[cfg(feature = "embedded-io-async")]
 suite!(asynch, run_async, [async] [.await]);
+
+/// Async calls cancelled at every point of their writes lose nothing and repeat nothing: each
+/// event comes out once, and every frame written is whole (RFC 6455 §5.5.2-§5.5.3, §7.1).
+#[cfg(feature = "embedded-io-async")]
+#[test]
+fn async_calls_cancelled_mid_write_lose_nothing() {
+    use crate::handshake::server::ServerOptions;
+    use crate::io::asynch::WebSocket;
+    use crate::io::Error;
+    use crate::{Config, Event};
+    use core::future::Future;
+    use core::task::{Context, Poll};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct NoWake;
+    impl Wake for NoWake {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Arc::new(NoWake).into();
+    let mut cx = Context::from_waker(&waker);
+
+    let mut input = REQUEST.to_vec();
+    for p in [&b"a"[..], &[b'b'; 120], b"c"] {
+        input.extend(masked(0x89, p));
+    }
+    input.extend(masked(0x88, &[0x03, 0xe8]));
+    let mut mock = Mock::new(&input, 1000);
+    mock.yield_writes = true;
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let opts = ServerOptions::default();
+    let mut ws = block_on(WebSocket::accept(
+        mock,
+        &mut rx,
+        &mut tx,
+        Config::DEFAULT,
+        &opts,
+        choose_echo,
+    ))
+    .unwrap();
+    let mut events = Vec::new();
+    let mut closed = false;
+    for attempt in 0..1000 {
+        // Poll each call 1 to 3 times, then drop it: cancelled mid-write most of the time.
+        let polls = attempt % 3 + 1;
+        let mut future = core::pin::pin!(ws.next_event());
+        for _ in 0..polls {
+            match future.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(Event::Ping(p))) => events.push(p.to_vec()),
+                Poll::Ready(Ok(Event::Close(c))) => events.push(std::vec![c.code.0 as u8]),
+                Poll::Ready(Ok(e)) => panic!("{e:?}"),
+                Poll::Ready(Err(Error::Closed)) => closed = true,
+                Poll::Ready(Err(e)) => panic!("{e:?}"),
+                Poll::Pending => continue,
+            }
+            break;
+        }
+        if closed {
+            break;
+        }
+    }
+    assert!(closed, "never closed");
+    assert_eq!(
+        events,
+        [
+            b"a".to_vec(),
+            std::vec![b'b'; 120],
+            b"c".to_vec(),
+            std::vec![0xe8]
+        ]
+    );
+    let out = ws.into_inner().output;
+    let sent = frames(after_head(&out));
+    assert_eq!(
+        sent,
+        [
+            (0x8a, b"a".to_vec()),
+            (0x8a, std::vec![b'b'; 120]),
+            (0x8a, b"c".to_vec()),
+            (0x88, std::vec![0x03, 0xe8])
+        ]
+    );
+}
