@@ -124,8 +124,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         if !matches!(self.phase, Phase::Open) {
             return Err(TrySendError::NotOpen);
         }
+        // Only fails with nothing queued: `tx` cannot hold what is owed at all.
         self.queue_owed()
-            .map_err(|needed| TrySendError::Full { needed })
+            .map_err(|needed| TrySendError::Send(SendError::BufferTooSmall { needed }))
     }
 
     fn send_data(
