@@ -345,3 +345,17 @@ fn end_of_stream_keepalive_and_a_clean_close() {
     driver.read_done(0);
     assert!(matches!(driver.step(), Poll::Closed(Closed::Done)));
 }
+
+#[test]
+fn the_driver_adds_little_to_the_connection() {
+    use core::mem::size_of;
+    let conn = size_of::<Connection<Server>>();
+    let driver = size_of::<Driver<'_, Server>>();
+    std::println!("Connection<Server> {conn} bytes, Driver<Server> {driver} bytes");
+    // Two slices, four offsets, the phase (the client's expected accept key), the pending
+    // event: a few machine words beyond the connection.
+    assert!(
+        driver <= conn + 40 * size_of::<usize>(),
+        "{driver} vs {conn}"
+    );
+}
