@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::{ClientWs, Url};
-use wsmachine::io::Error;
+use wsmachine::io::{Buffer, Error};
 use wsmachine::message::{Message, Reassembler, SliceStorage};
 use wsmachine::Event;
 
@@ -50,10 +50,11 @@ fn run(base: &str, agent: &str) -> Result<(), String> {
     for case in 1..=count {
         let url = at("/runCase", Some(format!("case={case}&agent={agent}")));
         let (mut ws, _) = common::connect(&url, rx, tx, &[], TIMEOUT)?;
-        match echo(&mut ws, copy) {
-            Ok(()) => common::finish(ws),
-            Err(e) => eprintln!("case {case}: {e}"),
+        if let Err(e) = echo(&mut ws, copy) {
+            eprintln!("case {case}: {e}");
         }
+        // Also after a failure: its close frame goes out before the stream is closed.
+        common::finish(ws);
     }
     let url = at("/updateReports", Some(format!("agent={agent}")));
     let (mut ws, _) = common::connect(&url, rx, tx, &[], TIMEOUT)?;
@@ -94,20 +95,21 @@ fn drain(ws: &mut ClientWs<'_>) -> Result<(), Error<std::io::Error>> {
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
 fn echo(ws: &mut ClientWs<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
     loop {
-        let (kind, len, last) = match ws.next_event() {
+        let (kind, rsv, len, last) = match ws.next_event() {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
                 let Some(dst) = copy.get_mut(..len) else {
-                    return Err(Error::BufferTooSmall);
+                    let (buffer, needed) = (Buffer::Rx, len);
+                    return Err(Error::BufferTooSmall { buffer, needed });
                 };
                 dst.copy_from_slice(chunk.payload);
-                (chunk.kind, len, chunk.last)
+                (chunk.kind, chunk.rsv, len, chunk.last)
             }
             Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
             Err(Error::Closed) => return Ok(()),
             Err(e) => return Err(e),
         };
         let payload = copy.get(..len).unwrap_or_default();
-        ws.send_fragment(kind, payload, last)?;
+        ws.send_fragment(kind, rsv, payload, last)?;
     }
 }

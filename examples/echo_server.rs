@@ -18,12 +18,14 @@ use std::time::Duration;
 
 use embedded_io_adapters::std::FromStd;
 use wsmachine::handshake::server::{Accept, ServerOptions};
-use wsmachine::io::blocking::WebSocket;
-use wsmachine::io::Error;
+use wsmachine::io::blocking::{close_stream, WebSocket};
+use wsmachine::io::{Buffer, Drain, Error};
 use wsmachine::{Config, Event, Server};
 
 /// The size of each connection buffer: receive, transmit, and the copy of a chunk.
 const BUF: usize = 64 * 1024;
+/// How long each read of a closing connection waits for the peer to end the stream.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// How the server treats its connections.
 #[derive(Debug, Clone, Copy)]
@@ -118,45 +120,39 @@ fn handle(tcp: TcpStream, limits: Limits) -> Result<(), Error<std::io::Error>> {
     );
     let mut ws = match accepted {
         Ok(ws) => ws,
-        Err(e @ Error::Handshake(_)) => {
-            linger(&tcp);
+        Err(e) => {
+            let _ = tcp.set_read_timeout(Some(LINGER));
+            // The refusal is written: let the client read it rather than a reset.
+            close_stream(&mut FromStd::new(&tcp), half_close, copy, Drain::DEFAULT);
             return Err(e);
         }
-        Err(e) => return Err(e),
     };
-    echo(&mut ws, copy)
-    // Dropping the stream closes the TCP connection: the server closes first (§7.1.1).
+    let result = echo(&mut ws, copy);
+    let _ = tcp.set_read_timeout(Some(LINGER));
+    // After the close handshake, or a failure (whose close frame goes out first): the server
+    // closes first (§7.1.1), half-closing and reading what the client still sends, so that
+    // our last frame is not lost to a reset.
+    ws.close_stream(half_close, Drain::DEFAULT);
+    result
 }
 
-/// After a refusal: closes our side and reads what the client still sends (for a second, at
-/// most 64 KiB), so closing does not reset the connection before the client reads the
-/// response.
-fn linger(mut tcp: &TcpStream) {
-    use std::io::Read;
-    if tcp.shutdown(std::net::Shutdown::Write).is_err()
-        || tcp.set_read_timeout(Some(Duration::from_secs(1))).is_err()
-    {
-        return;
-    }
-    let mut sink = [0u8; 4096];
-    for _ in 0..16 {
-        if !matches!(tcp.read(&mut sink), Ok(n) if n > 0) {
-            return;
-        }
-    }
+/// Ends our sending side of the TCP connection.
+fn half_close(stream: &mut FromStd<&TcpStream>) {
+    let _ = stream.inner().shutdown(std::net::Shutdown::Write);
 }
 
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
 fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
     loop {
-        let (kind, len, last) = match ws.next_event() {
+        let (kind, rsv, len, last) = match ws.next_event() {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
                 let Some(dst) = copy.get_mut(..len) else {
-                    return Err(Error::BufferTooSmall);
+                    let (buffer, needed) = (Buffer::Rx, len);
+                    return Err(Error::BufferTooSmall { buffer, needed });
                 };
                 dst.copy_from_slice(chunk.payload);
-                (chunk.kind, len, chunk.last)
+                (chunk.kind, chunk.rsv, len, chunk.last)
             }
             // Pongs and the close reply are written by the adapter.
             Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
@@ -164,7 +160,7 @@ fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
             Err(e) => return Err(e),
         };
         let payload = copy.get(..len).unwrap_or_default();
-        ws.send_fragment(kind, payload, last)?;
+        ws.send_fragment(kind, rsv, payload, last)?;
     }
 }
 

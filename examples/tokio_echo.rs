@@ -8,23 +8,27 @@
 //! data chunk sent back as a fragment as it arrives; the subprotocol `echo` when offered; at
 //! most 256 connections; a peer idle for 30 s is dropped.
 
+use std::borrow::BorrowMut;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use embedded_io_adapters::tokio_1::FromTokio;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use wsmachine::handshake::server::{Accept, Request, ServerOptions};
-use wsmachine::io::asynch::WebSocket;
-use wsmachine::io::Error;
+use wsmachine::io::asynch::{close_stream, HalfClose, WebSocket};
+use wsmachine::io::{Buffer, Drain, Error};
 use wsmachine::{Config, Event, Server};
 
 const BUF: usize = 64 * 1024;
 const MAX_CONNECTIONS: usize = 256;
 const IDLE: Duration = Duration::from_secs(30);
+/// How long a closing connection waits for the peer to end the stream.
+const LINGER: Duration = Duration::from_secs(1);
 
-type Ws<'b> = WebSocket<'b, FromTokio<TcpStream>, Server>;
+type Ws<'b> = WebSocket<'b, &'b mut FromTokio<TcpStream>, Server>;
 
 /// Why a connection ended early.
 #[derive(Debug)]
@@ -116,16 +120,32 @@ async fn handle(tcp: TcpStream) -> Result<(), Failure> {
         })
     };
     let options = ServerOptions::default();
-    let accept = Ws::accept(
-        FromTokio::new(tcp),
-        rx,
-        tx,
-        Config::DEFAULT,
-        &options,
-        select,
-    );
-    let mut ws = timeout(IDLE, accept).await.map_err(|_| Failure::Idle)??;
-    echo(&mut ws, copy).await
+    let mut stream = FromTokio::new(tcp);
+    let accept = Ws::accept(&mut stream, rx, tx, Config::DEFAULT, &options, select);
+    let mut ws = match timeout(IDLE, accept).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            // The refusal is written: let the client read it rather than a reset.
+            let linger = close_stream(&mut stream, Shutdown, copy, Drain::DEFAULT);
+            let _ = timeout(LINGER, linger).await;
+            return Err(e.into());
+        }
+        Err(_) => return Err(Failure::Idle),
+    };
+    let result = echo(&mut ws, copy).await;
+    // After the close handshake or a failure (whose close frame goes out first): the server
+    // closes first (§7.1.1), half-closing and reading what the client still sends.
+    let _ = timeout(LINGER, ws.close_stream(Shutdown, Drain::DEFAULT)).await;
+    result
+}
+
+/// Half-closes a tokio TCP stream, however it is held.
+struct Shutdown;
+
+impl<T: BorrowMut<FromTokio<TcpStream>>> HalfClose<T> for Shutdown {
+    async fn half_close(&mut self, stream: &mut T) {
+        let _ = stream.borrow_mut().inner_mut().shutdown().await;
+    }
 }
 
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
@@ -134,21 +154,22 @@ async fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Failure> {
         let event = timeout(IDLE, ws.next_event())
             .await
             .map_err(|_| Failure::Idle)?;
-        let (kind, len, last) = match event {
+        let (kind, rsv, len, last) = match event {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
                 let Some(dst) = copy.get_mut(..len) else {
-                    return Err(Error::BufferTooSmall.into());
+                    let (buffer, needed) = (Buffer::Rx, len);
+                    return Err(Error::BufferTooSmall { buffer, needed }.into());
                 };
                 dst.copy_from_slice(chunk.payload);
-                (chunk.kind, len, chunk.last)
+                (chunk.kind, chunk.rsv, len, chunk.last)
             }
             Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
             Err(Error::Closed) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         let payload = copy.get(..len).unwrap_or_default();
-        let sent = timeout(IDLE, ws.send_fragment(kind, payload, last)).await;
+        let sent = timeout(IDLE, ws.send_fragment(kind, rsv, payload, last)).await;
         sent.map_err(|_| Failure::Idle)??;
     }
 }

@@ -174,8 +174,9 @@ fn a_peer_that_stops_mid_frame_is_dropped_and_others_are_served() {
         "dropped too early: {:?}",
         start.elapsed()
     );
-    // The part that arrived was streamed back as the first fragment of the echo.
-    assert_eq!(received, b"\x01\x03hel");
+    // The part that arrived was streamed back as the first fragment of the echo, and the
+    // server said it was going away (1001) before closing.
+    assert_eq!(received, b"\x01\x03hel\x88\x02\x03\xe9");
     assert!(echoes > 3, "{echoes}");
     echo(&mut other, "still served");
     close(other);
@@ -228,6 +229,30 @@ fn a_frame_announcing_an_absurd_length_is_closed_with_1009() {
         .unwrap();
     assert_eq!(read_frame(&mut tcp), (0x88, vec![0x03, 0xf1]));
     wait_dropped(&mut tcp);
+}
+
+#[test]
+fn a_violation_with_input_behind_it_ends_with_a_close_frame_and_a_fin_not_a_reset() {
+    let addr = server(256);
+    for _ in 0..3 {
+        let mut tcp = handshake(addr);
+        // Unmasked (a violation), then far more data than the server reads before failing:
+        // a socket closed with unread input is reset, and the peer may lose the close frame.
+        let mut writer = tcp.try_clone().unwrap();
+        let junk = std::thread::spawn(move || {
+            let mut bytes = vec![0x81, 0x02, b'h', b'i'];
+            for _ in 0..20 {
+                bytes.extend(frame(0x82, &[7u8; 60_000]));
+            }
+            let _ = writer.write_all(&bytes);
+        });
+        assert_eq!(read_frame(&mut tcp), (0x88, vec![0x03, 0xea]));
+        // The server half-closed: a clean end of stream, not a reset.
+        let mut buf = [0u8; 16];
+        assert_eq!(tcp.read(&mut buf).map_err(|e| e.kind()), Ok(0));
+        drop(tcp);
+        junk.join().unwrap();
+    }
 }
 
 #[test]

@@ -2,13 +2,14 @@
 #![allow(dead_code)] // Each example uses part of it.
 
 use std::io::Read;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use embedded_io_adapters::std::FromStd;
 use rand_core::{OsRng, TryRngCore, UnwrapErr};
 use wsmachine::handshake::client::ClientRequest;
-use wsmachine::io::blocking::WebSocket;
+use wsmachine::io::blocking::{NoHalfClose, WebSocket};
+use wsmachine::io::Drain;
 use wsmachine::{Client, Config};
 
 /// A blocking client over a std TCP stream, masking with keys from the OS.
@@ -60,10 +61,10 @@ pub fn parse_url(url: &str) -> Result<Url, String> {
 /// the opening handshake, offering `subprotocols`. Returns the connection and the
 /// subprotocol the server chose.
 pub fn connect<'b>(
-    url: &Url,
+    url: &'b Url,
     rx: &'b mut [u8],
     tx: &'b mut [u8],
-    subprotocols: &[&str],
+    subprotocols: &'b [&'b str],
     timeout: Duration,
 ) -> Result<(ClientWs<'b>, Option<String>), String> {
     let bare = url.host.trim_start_matches('[').trim_end_matches(']');
@@ -99,15 +100,25 @@ pub fn connect<'b>(
     Ok((ws, chosen.map(str::to_owned)))
 }
 
-/// After the close handshake: waits (a little) for the server to close the TCP connection
-/// first, as RFC 6455 §7.1.1 asks of a client, then closes it.
-pub fn finish(ws: ClientWs<'_>) {
-    let mut tcp = ws.into_inner().into_inner();
+/// Half-closes a std TCP stream (`shutdown(Write)`): the end of the graceful close.
+pub fn half_close(stream: &mut FromStd<TcpStream>) {
+    let _ = stream.inner().shutdown(Shutdown::Write);
+}
+
+/// Ends the connection gracefully, after the close handshake or after a failure: writes what
+/// is owed (a close frame, if none was sent), then waits (a second at most) for the server to
+/// close the TCP connection first, as RFC 6455 §7.1.1 asks of a client, reading what it still
+/// sends; then closes.
+pub fn finish(mut ws: ClientWs<'_>) {
+    let tcp = ws.get_mut().inner_mut();
     if tcp.set_read_timeout(Some(Duration::from_secs(1))).is_err() {
         return;
     }
+    // The server closes first: the client only half-closes when it has waited in vain.
+    let mut tcp = ws.close_stream(NoHalfClose, Drain::DEFAULT).into_inner();
+    let _ = tcp.shutdown(Shutdown::Write);
     let mut sink = [0u8; 256];
-    while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
+    let _ = tcp.read(&mut sink);
 }
 
 #[cfg(test)]

@@ -1,8 +1,56 @@
 //! An async WebSocket over an `embedded_io_async::{Read, Write}` stream (RFC 6455 §4–§7).
 //!
-//! The same calls as [`blocking`](super::blocking), as `async fn`s: embassy-net sockets, or
-//! tokio through `embedded-io-adapters`. A call cancelled while it writes leaves a frame
-//! half-written: drop the connection then. Cancelling while it waits to read loses nothing.
+//! The same calls as [`blocking`](super::blocking), as `async fn`s, from the same body: embassy-net
+//! sockets, or tokio through `embedded-io-adapters`.
+//!
+//! # Cancellation
+//!
+//! Every read and every write goes through the [`Driver`], which counts what the stream took.
+//! So, provided the stream's own `read` and `write` are cancel-safe (tokio's and embassy-net's
+//! are):
+//!
+//! - [`fill`](WebSocket::fill) only reads: cancelling it loses nothing. It is the call to race
+//!   against a timer.
+//! - [`next_event`](WebSocket::next_event), [`try_next_event`](WebSocket::try_next_event),
+//!   [`receive_message`](WebSocket::receive_message) and [`flush`](WebSocket::flush) are
+//!   cancel-safe: bytes not yet written stay queued and go out first on the next call; an
+//!   event not yet returned stays buffered.
+//! - A send whose frame fits the free room of `tx` is queued whole before the first write, so
+//!   cancelling it after that loses nothing either: the frame goes out with the next call.
+//! - A send larger than `tx` ([`send_binary`](WebSocket::send_binary) of a big message,
+//!   [`send_payload`](WebSocket::send_payload)) is not: cancelled midway, the frame stays
+//!   open, and the connection can only be dropped.
+//! - [`accept`](WebSocket::accept), [`connect`](WebSocket::connect) and
+//!   [`close_stream`](WebSocket::close_stream) are not: drop the stream when they are
+//!   cancelled.
+//!
+//! # Keepalive
+//!
+//! The adapter reads no clock. Race [`fill`](WebSocket::fill) against a timer set to
+//! [`poll_timeout`](WebSocket::poll_timeout), then call
+//! [`handle_timeout`](WebSocket::handle_timeout) with the time, and take the events with
+//! [`try_next_event`](WebSocket::try_next_event), which writes the keepalive ping first:
+//!
+//! ```no_run
+//! # async fn run<T: embedded_io_async::Read + embedded_io_async::Write>(
+//! #     ws: &mut wsmachine::io::asynch::WebSocket<'_, T, wsmachine::Server>,
+//! # ) -> Result<(), wsmachine::io::Error<T::Error>> {
+//! let start = tokio::time::Instant::now();
+//! let now = || start.elapsed().as_millis() as u64;
+//! loop {
+//!     let wake = ws.poll_timeout().map(|at| start + std::time::Duration::from_millis(at));
+//!     let far = start + std::time::Duration::from_secs(3600);
+//!     tokio::select! {
+//!         read = ws.fill() => read?,
+//!         _ = tokio::time::sleep_until(wake.unwrap_or(far)) => {}
+//!     }
+//!     ws.handle_timeout(now());
+//!     while let Some(event) = ws.try_next_event().await? {
+//!         println!("{event:?}");
+//!     }
+//! }
+//! # }
+//! ```
 //!
 //! ```no_run
 //! use embedded_io_adapters::tokio_1::FromTokio;
@@ -29,311 +77,13 @@
 use embedded_io_async::{Read, Write};
 use rand_core::RngCore;
 
-use super::driver::{
-    client_request, client_response, head_buf, server_handshake, Driver, Frame, Outgoing, Poll,
-    ServerHandshake,
-};
-use super::Error;
-use crate::connection::{Client, DataKind, Endpoint, Event, Server};
+use super::adapter::adapter;
+use super::{Closed, Driver, Error, Step, TrySendError, DEFAULT_MAX_HEADERS};
+use crate::connection::{Client, DataKind, Endpoint, Event, Server, TimedOut};
 use crate::handshake::client::ClientRequest;
 use crate::handshake::server::{Accept, HandshakeError, Request, ServerOptions};
 use crate::message::{Message, Reassembler, Storage};
 use crate::wire::close::CloseCode;
 use crate::{Config, Connection};
 
-/// A WebSocket connection over a async stream `T`, for endpoint `E` ([`Server`] or
-/// [`Client`]), with caller-supplied receive and transmit buffers.
-#[derive(Debug)]
-pub struct WebSocket<'b, T, E: Endpoint> {
-    stream: T,
-    driver: Driver<E>,
-    rx: &'b mut [u8],
-    tx: &'b mut [u8],
-}
-
-/// Writes all of `bytes`; a stream that takes none is [`Error::WriteZero`], not a panic.
-async fn write_all<T: Write>(stream: &mut T, mut bytes: &[u8]) -> Result<(), Error<T::Error>> {
-    while !bytes.is_empty() {
-        match stream.write(bytes).await.map_err(Error::Io)? {
-            0 => return Err(Error::WriteZero),
-            n => bytes = bytes.get(n..).unwrap_or_default(),
-        }
-    }
-    Ok(())
-}
-
-/// Writes `tx[..n]` and flushes.
-async fn write_out<T: Write>(stream: &mut T, tx: &[u8], n: usize) -> Result<(), Error<T::Error>> {
-    write_all(stream, tx.get(..n).unwrap_or_default()).await?;
-    stream.flush().await.map_err(Error::Io)
-}
-
-/// Reads once into `buf`; the count never exceeds `buf.len()`.
-async fn read_into<T: Read>(stream: &mut T, buf: &mut [u8]) -> Result<usize, Error<T::Error>> {
-    let n = stream.read(buf).await.map_err(Error::Io)?;
-    Ok(n.min(buf.len()))
-}
-
-impl<'b, T: Read + Write> WebSocket<'b, T, Server> {
-    /// Runs the server side of the opening handshake on `stream`: reads the request, lets
-    /// `select` accept it (choosing a subprotocol, adding headers) or refuse it with a
-    /// [`HandshakeError`] (answered with its HTTP status), and writes the response.
-    ///
-    /// `rx` must hold the whole request head, and `tx` the response. Frames the client sent right after its head stay
-    /// in `rx` for the first [`next_event`](Self::next_event).
-    pub async fn accept<'a>(
-        mut stream: T,
-        rx: &'b mut [u8],
-        tx: &'b mut [u8],
-        config: Config,
-        options: &ServerOptions<'_>,
-        select: impl FnOnce(&Request<'_, '_>) -> Result<Accept<'a>, HandshakeError>,
-    ) -> Result<Self, Error<T::Error>> {
-        super::driver::check_buffers(rx.len(), tx.len())?;
-        let mut select = Some(select);
-        let mut end = 0;
-        loop {
-            let n = read_into(&mut stream, head_buf(rx, end)?).await?;
-            if n == 0 {
-                return Err(Error::UnexpectedEof);
-            }
-            end += n;
-            let input = rx.get(..end).unwrap_or_default();
-            let full = end >= rx.len();
-            match server_handshake(input, full, options, &mut select, tx) {
-                ServerHandshake::Partial => {}
-                ServerHandshake::Accepted { response, head } => {
-                    write_out(&mut stream, tx, response).await?;
-                    let conn = Connection::server(config);
-                    let driver = Driver::new(conn, rx.len(), tx.len(), head, end)?;
-                    return Ok(Self::from_parts(stream, driver, rx, tx));
-                }
-                ServerHandshake::Refused { response, error } => {
-                    write_out(&mut stream, tx, response).await?;
-                    return Err(Error::Handshake(error));
-                }
-            }
-        }
-    }
-}
-
-impl<'b, T: Read + Write, R: RngCore> WebSocket<'b, T, Client<R>> {
-    /// Runs the client side of the opening handshake on `stream`: writes `request` (with a
-    /// nonce from `rng`), reads and validates the response. Returns the connection, which masks
-    /// its frames with keys from `rng`, and the subprotocol the server chose.
-    ///
-    /// `tx` must hold the whole request head, and `rx` the whole response head.
-    pub async fn connect<'a>(
-        mut stream: T,
-        rx: &'b mut [u8],
-        tx: &'b mut [u8],
-        config: Config,
-        mut rng: R,
-        request: &ClientRequest<'a>,
-    ) -> Result<(Self, Option<&'a str>), Error<T::Error>> {
-        super::driver::check_buffers(rx.len(), tx.len())?;
-        let (n, expected) = client_request(request, &mut rng, tx)?;
-        write_out(&mut stream, tx, n).await?;
-        let mut end = 0;
-        loop {
-            let n = read_into(&mut stream, head_buf(rx, end)?).await?;
-            if n == 0 {
-                return Err(Error::UnexpectedEof);
-            }
-            end += n;
-            let input = rx.get(..end).unwrap_or_default();
-            let full = end >= rx.len();
-            if let Some((head, subprotocol)) =
-                client_response(input, full, &expected, request.subprotocols)?
-            {
-                let conn = Connection::client(config, rng);
-                let driver = Driver::new(conn, rx.len(), tx.len(), head, end)?;
-                return Ok((Self::from_parts(stream, driver, rx, tx), subprotocol));
-            }
-        }
-    }
-}
-
-impl<'b, T: Read + Write, E: Endpoint> WebSocket<'b, T, E> {
-    fn from_parts(stream: T, driver: Driver<E>, rx: &'b mut [u8], tx: &'b mut [u8]) -> Self {
-        Self {
-            stream,
-            driver,
-            rx,
-            tx,
-        }
-    }
-
-    /// Wraps a stream whose handshake was done elsewhere: `rx[..buffered]` holds bytes already
-    /// received after the handshake head.
-    pub fn new(
-        stream: T,
-        conn: Connection<E>,
-        rx: &'b mut [u8],
-        tx: &'b mut [u8],
-        buffered: usize,
-    ) -> Result<Self, Error<T::Error>> {
-        let driver = Driver::new(conn, rx.len(), tx.len(), 0, buffered)?;
-        Ok(Self::from_parts(stream, driver, rx, tx))
-    }
-
-    /// Reads until the next event: a data chunk (at most `rx.len()` bytes, text validated as
-    /// it arrives), a ping (already answered), a pong, or the peer's close (already answered).
-    ///
-    /// After the close handshake this is [`Error::Closed`]; after a protocol violation the
-    /// close frame is written and the error is [`Error::Protocol`].
-    pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
-        loop {
-            match self.driver.poll_event(self.rx, self.tx)? {
-                Poll::Write(n) => write_out(&mut self.stream, self.tx, n).await?,
-                Poll::Read => self.read().await?,
-                Poll::Ready(event) => {
-                    self.flush().await?;
-                    return Ok(event.get(self.rx));
-                }
-            }
-        }
-    }
-
-    /// Reads until the next whole message, or a control frame, collecting fragments into
-    /// `messages`' storage. A message larger than the storage fails the connection with 1009.
-    pub async fn receive_message<'s, S: Storage>(
-        &'s mut self,
-        messages: &'s mut Reassembler<S>,
-    ) -> Result<Message<'s>, Error<T::Error>> {
-        loop {
-            match self.driver.poll_message(messages, self.rx, self.tx)? {
-                Poll::Write(n) => write_out(&mut self.stream, self.tx, n).await?,
-                Poll::Read => self.read().await?,
-                Poll::Ready(message) => {
-                    self.flush().await?;
-                    return Ok(message.get(self.rx, messages));
-                }
-            }
-        }
-    }
-
-    async fn read(&mut self) -> Result<(), Error<T::Error>> {
-        let n = read_into(&mut self.stream, self.driver.read_buf(self.rx)?).await?;
-        self.driver.filled(n);
-        Ok(())
-    }
-
-    /// Writes every obligation the connection has queued: pongs, the close reply, the close
-    /// after an error, a keepalive ping after `handle_timeout`.
-    pub async fn flush(&mut self) -> Result<(), Error<T::Error>> {
-        while let Some(n) = self.driver.transmit(self.tx)? {
-            write_out(&mut self.stream, self.tx, n).await?;
-        }
-        Ok(())
-    }
-
-    async fn send(&mut self, frame: Frame<'_>) -> Result<(), Error<T::Error>> {
-        let mut out = Outgoing::new(frame);
-        loop {
-            let n = self.driver.encode(&mut out, self.tx)?;
-            if n == 0 {
-                return self.stream.flush().await.map_err(Error::Io);
-            }
-            write_all(&mut self.stream, self.tx.get(..n).unwrap_or_default()).await?;
-        }
-    }
-
-    /// Sends a text message as one frame, of any size (`tx` need not hold it).
-    pub async fn send_text(&mut self, text: &str) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Message(DataKind::Text, text.as_bytes()))
-            .await
-    }
-
-    /// Sends a binary message as one frame, of any size.
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Message(DataKind::Binary, data)).await
-    }
-
-    /// Sends one fragment of a message (§5.4): the first starts a message of `kind`, `fin`
-    /// ends it. For text, only the whole message must be UTF-8.
-    pub async fn send_fragment(
-        &mut self,
-        kind: DataKind,
-        payload: &[u8],
-        fin: bool,
-    ) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Fragment(kind, payload, fin)).await
-    }
-
-    /// Starts a frame of `payload_len` bytes whose payload follows with
-    /// [`send_payload`](Self::send_payload), in pieces of any size.
-    pub async fn send_frame_header(
-        &mut self,
-        kind: DataKind,
-        payload_len: u64,
-        fin: bool,
-    ) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Header(kind, payload_len, fin)).await
-    }
-
-    /// Sends the next piece of the payload announced by
-    /// [`send_frame_header`](Self::send_frame_header).
-    pub async fn send_payload(&mut self, piece: &[u8]) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Payload(piece)).await
-    }
-
-    /// Sends a ping with up to 125 bytes of payload.
-    pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Ping(payload)).await
-    }
-
-    /// Sends an unsolicited pong with up to 125 bytes of payload.
-    pub async fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Pong(payload)).await
-    }
-
-    /// Sends our close frame and returns; keep calling [`next_event`](Self::next_event) until
-    /// it returns [`Error::Closed`] to finish the handshake.
-    pub async fn send_close(
-        &mut self,
-        code: CloseCode,
-        reason: &str,
-    ) -> Result<(), Error<T::Error>> {
-        self.send(Frame::Close(code, reason)).await
-    }
-
-    /// Sends our close frame and reads (dropping data) until the peer's close arrives. A
-    /// stream that ends first is [`Error::UnexpectedEof`]; bound the wait with a read timeout.
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error<T::Error>> {
-        self.send_close(code, reason).await?;
-        loop {
-            match self.next_event().await {
-                Ok(_) => {}
-                Err(Error::Closed) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// The connection: its state, and the timer calls.
-    pub fn connection(&self) -> &Connection<E> {
-        self.driver.conn()
-    }
-
-    /// The connection, to call [`Connection::handle_timeout`] or [`Connection::fail`]; then
-    /// [`flush`](Self::flush).
-    pub fn connection_mut(&mut self) -> &mut Connection<E> {
-        self.driver.conn_mut()
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &T {
-        &self.stream
-    }
-
-    /// The stream, to set timeouts. Reading or writing it directly corrupts the connection.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.stream
-    }
-
-    /// Gives the stream back, to close it.
-    pub fn into_inner(self) -> T {
-        self.stream
-    }
-}
+adapter!([async] [.await]);
