@@ -1,0 +1,316 @@
+//! wsmachine's codec throughput against tungstenite, fastwebsockets, embedded-websocket,
+//! nexus-web and a plain `copy_from_slice`, with no benchmark framework.
+//!
+//! `cargo run --release` (in `benches/`) times every workload and prints one markdown table per
+//! workload, then writes `results/latest.md` and the charts `results/*.svg`.
+//! `cargo run --release -- --check` builds every row and checks its output, times nothing, and
+//! finishes in a second or two: the CI step.
+//!
+//! Options: `--reps N` (11), `--sample-ms M` (20: the length of one timed sample), `--only
+//! WORD` (workloads whose title contains WORD), `--no-write` (print only).
+
+mod chart;
+mod data;
+mod harness;
+mod ours;
+mod peers;
+mod wire;
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use harness::{checked, size_label, Entry, Measured, Settings, Side, Workload};
+use peers::{embedded, fastws, finish, nexus, tung};
+
+const SIZES: [usize; 5] = [16, 128, 1 << 10, 16 << 10, 1 << 20];
+const TEXT_LEN: usize = 16 << 10;
+
+fn decode_workload(
+    payload: &[u8],
+    group: &'static str,
+    title: String,
+    column: String,
+    text: bool,
+) -> Workload {
+    let frame = ours::masked_frame(payload, text);
+    let embedded = if text {
+        embedded::text_not_applicable()
+    } else {
+        embedded::decode(&frame, payload)
+    };
+    Workload {
+        group,
+        title,
+        column,
+        payload: payload.len(),
+        entries: vec![
+            peers::memcpy_decode(&frame),
+            peers::wsmachine_decode(&frame, payload),
+            tung::decode(&frame, payload, text, None),
+            tung::decode(&frame, payload, text, Some(4 << 10)),
+            fastws::decode(&frame, payload, text),
+            embedded,
+            nexus::decode(&frame, payload, text),
+        ],
+    }
+}
+
+fn encode_workload(payload: &[u8]) -> Workload {
+    Workload {
+        group: "encode",
+        title: format!(
+            "encode {} (client, masked binary frame)",
+            size_label(payload.len())
+        ),
+        column: size_label(payload.len()),
+        payload: payload.len(),
+        entries: vec![
+            peers::memcpy_payload(payload),
+            peers::wsmachine_send_binary(payload),
+            peers::wsmachine_header_in_place(payload),
+            tung::encode(payload),
+            fastws::encode(payload),
+            embedded::encode(payload),
+            nexus::encode_copy(payload),
+            nexus::encode_in_place(payload),
+        ],
+    }
+}
+
+/// A validator over a whole text: `true` for valid UTF-8. Checked on the text and on a copy
+/// with one byte broken.
+fn validator(name: &str, side: Side, text: &str, valid: impl Fn(&[u8]) -> bool + 'static) -> Entry {
+    let text = text.as_bytes().to_vec();
+    checked(name, side, move || {
+        let mut broken = text.clone();
+        broken[text.len() / 2] = 0xFF;
+        if valid(&broken) {
+            return Err("accepts a 0xFF byte".into());
+        }
+        finish(move |_| {
+            if valid(black_box(&text)) {
+                Ok(())
+            } else {
+                Err("rejects valid text".into())
+            }
+        })
+    })
+}
+
+fn utf8_workload(label: &str, column: &str, text: &str) -> Workload {
+    Workload {
+        group: "utf8",
+        title: format!("UTF-8 validation alone, {label}"),
+        column: column.into(),
+        payload: text.len(),
+        entries: vec![
+            peers::memcpy_payload(text.as_bytes()),
+            validator(
+                "wsmachine utf8::Utf8Validator",
+                Side::Ours,
+                text,
+                ours::validate,
+            ),
+            validator("core::str::from_utf8", Side::Peer, text, |b| {
+                core::str::from_utf8(b).is_ok()
+            }),
+            validator("simdutf8::basic::from_utf8", Side::Peer, text, |b| {
+                simdutf8::basic::from_utf8(b).is_ok()
+            }),
+        ],
+    }
+}
+
+/// The workloads, built (and their outputs checked) one at a time when `next` is called.
+fn workloads() -> Vec<Box<dyn FnOnce() -> Workload>> {
+    let mut w: Vec<Box<dyn FnOnce() -> Workload>> = Vec::new();
+    for size in SIZES {
+        w.push(Box::new(move || {
+            decode_workload(
+                &data::payload(size),
+                "decode",
+                format!("decode {} (server, masked binary frame)", size_label(size)),
+                size_label(size),
+                false,
+            )
+        }));
+    }
+    for size in SIZES {
+        w.push(Box::new(move || encode_workload(&data::payload(size))));
+    }
+    let ascii = data::ascii_text(TEXT_LEN);
+    let mixed = data::mixed_text(TEXT_LEN);
+    let mixed_label = format!(
+        "16 KiB mixed text ({:.0} % non-ASCII bytes)",
+        data::non_ascii_percent(&mixed)
+    );
+    let texts = [
+        ("16 KiB ASCII text".to_string(), "ASCII", ascii),
+        (mixed_label, "mixed", mixed),
+    ];
+    for (label, column, text) in texts.clone() {
+        w.push(Box::new(move || {
+            decode_workload(
+                text.as_bytes(),
+                "text",
+                format!("decode text, {label} (server, masked, UTF-8 checked)"),
+                column.into(),
+                true,
+            )
+        }));
+    }
+    for (label, column, text) in texts {
+        w.push(Box::new(move || utf8_workload(&label, column, &text)));
+    }
+    w
+}
+
+struct Args {
+    check: bool,
+    write: bool,
+    only: Option<String>,
+    settings: Settings,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        check: false,
+        write: true,
+        only: None,
+        settings: Settings {
+            reps: 11,
+            sample: Duration::from_millis(20),
+        },
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().unwrap_or_else(|| panic!("{name} needs a value"));
+        match arg.as_str() {
+            "--check" => a.check = true,
+            "--no-write" => a.write = false,
+            "--only" => a.only = Some(value("--only")),
+            "--reps" => a.settings.reps = value("--reps").parse().expect("--reps N"),
+            "--sample-ms" => {
+                a.settings.sample =
+                    Duration::from_millis(value("--sample-ms").parse().expect("--sample-ms M"))
+            }
+            other => panic!("unknown argument {other} (see the top of benches/src/bench.rs)"),
+        }
+    }
+    a
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> String {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn main() {
+    let args = args();
+    let selected = |title: &str| args.only.as_deref().is_none_or(|w| title.contains(w));
+
+    if args.check {
+        let (mut ok, mut na) = (0, 0);
+        for make in workloads() {
+            let w = make();
+            if !selected(&w.title) {
+                continue;
+            }
+            let (line, k, n) = harness::check(w);
+            println!("checked {line}");
+            ok += k;
+            na += n;
+        }
+        println!("--check: {ok} rows checked, {na} n/a, nothing timed");
+        return;
+    }
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut head = String::new();
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    let _ = writeln!(head, "# wsmachine codec benchmark\n");
+    let _ = writeln!(
+        head,
+        "- date: {}\n- machine: {cores} cores (`nproc`), {}\n- {}\n- command: `cd benches && cargo run --release{}`\n- method: median of {} interleaved repetitions, {} ms per sample, after calibration and a warm-up; every row's output checked first\n",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        cpu_model(),
+        command_output("rustc", &["--version"]),
+        if command.is_empty() { String::new() } else { format!(" -- {}", command.join(" ")) },
+        args.settings.reps,
+        args.settings.sample.as_millis(),
+    );
+    print!("{head}");
+
+    let mut all: Vec<Measured> = Vec::new();
+    for make in workloads() {
+        let w = make();
+        if !selected(&w.title) {
+            continue;
+        }
+        let m = harness::measure(w, &args.settings);
+        println!("{}", harness::table(&m));
+        all.push(m);
+    }
+
+    let mut summary = String::new();
+    for (group, title) in [
+        ("decode", "Decode, ns/message"),
+        ("encode", "Encode, ns/message"),
+        ("text", "Text decode, 16 KiB, ns/message"),
+        ("utf8", "UTF-8 validation alone, 16 KiB, ns/message"),
+    ] {
+        if all.iter().any(|m| m.group == group) {
+            summary.push_str(&harness::summary(&all, group, title));
+            summary.push('\n');
+        }
+    }
+    println!("## Summary\n\n{summary}");
+
+    if args.write {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+        std::fs::create_dir_all(&dir).expect("create benches/results");
+        let mut md = head.clone();
+        md.push_str("## Summary\n\n");
+        md.push_str(&summary);
+        md.push_str("## Every workload\n\n");
+        for m in &all {
+            md.push_str(&harness::table(m));
+            md.push('\n');
+        }
+        std::fs::write(dir.join("latest.md"), md).expect("write results/latest.md");
+        let svg = dir.join("throughput.svg");
+        match chart::write(
+            &svg,
+            &all,
+            &[
+                ("decode", "decode (server, masked binary)"),
+                ("encode", "encode (client, masked binary)"),
+            ],
+        ) {
+            Ok(()) => println!(
+                "wrote {} and {}",
+                dir.join("latest.md").display(),
+                svg.display()
+            ),
+            Err(e) => eprintln!("chart: {e}"),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Timing without a framework: calibrate, warm up, then repetitions in which every
+//! implementation of a workload runs once, in a rotating order, so that machine noise lands on
+//! all of them alike. The figure kept is the median repetition.
+
+use std::time::{Duration, Instant};
+
+/// What a row is, for the ratios: "× fastest peer" compares against the fastest `Peer`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `copy_from_slice`: the cost of touching the bytes once.
+    Reference,
+    /// wsmachine.
+    Ours,
+    /// Another crate.
+    Peer,
+}
+
+/// One implementation of one workload, already checked, ready to run `n` messages.
+pub struct Subject {
+    pub name: String,
+    pub side: Side,
+    pub run: Box<dyn FnMut(u64)>,
+}
+
+/// A row of a workload: something to time, or why this implementation cannot do it.
+pub enum Entry {
+    Ready(Subject),
+    NotApplicable { name: String, reason: &'static str },
+}
+
+/// Builds a row from a constructor that checks the implementation's output first. A failed
+/// check stops the benchmark: a wrong answer is never timed.
+pub fn checked(
+    name: impl Into<String>,
+    side: Side,
+    make: impl FnOnce() -> Result<Box<dyn FnMut(u64)>, String>,
+) -> Entry {
+    let name = name.into();
+    match make() {
+        Ok(run) => Entry::Ready(Subject { name, side, run }),
+        Err(e) => panic!("{name}: output check failed: {e}"),
+    }
+}
+
+pub struct Workload {
+    /// Short id, e.g. `decode` or `text`; with `payload` it places the row in the summaries.
+    pub group: &'static str,
+    pub title: String,
+    /// The workload's column in the summary table (a size, or which text).
+    pub column: String,
+    /// Payload bytes per message, for GB/s.
+    pub payload: usize,
+    pub entries: Vec<Entry>,
+}
+
+pub struct Settings {
+    pub reps: usize,
+    pub sample: Duration,
+}
+
+/// A workload's result: the median ns per message of each row, `None` for "n/a".
+pub struct Measured {
+    pub group: &'static str,
+    pub title: String,
+    pub column: String,
+    pub payload: usize,
+    pub rows: Vec<(String, Side, Result<f64, &'static str>)>,
+}
+
+/// Runs `n` messages and returns the ns per message.
+fn time(run: &mut dyn FnMut(u64), n: u64) -> f64 {
+    let t = Instant::now();
+    run(n);
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// How many messages take about `sample`.
+fn calibrate(run: &mut dyn FnMut(u64), sample: Duration) -> u64 {
+    let mut n = 1u64;
+    loop {
+        let t = Instant::now();
+        run(n);
+        let elapsed = t.elapsed();
+        if elapsed >= sample / 4 || n >= 1 << 30 {
+            let per = elapsed.as_secs_f64() / n as f64;
+            return ((sample.as_secs_f64() / per) as u64).max(1);
+        }
+        n *= 2;
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+pub fn measure(mut w: Workload, s: &Settings) -> Measured {
+    let n_entries = w.entries.len();
+    let mut subjects: Vec<(usize, &mut Subject, u64, Vec<f64>)> = Vec::new();
+    for (i, e) in w.entries.iter_mut().enumerate() {
+        if let Entry::Ready(sub) = e {
+            // Calibration doubles as the warm-up; one more sample settles caches and branch
+            // predictors before the first counted repetition.
+            let n = calibrate(&mut sub.run, s.sample);
+            time(&mut sub.run, n);
+            subjects.push((i, sub, n, Vec::with_capacity(s.reps)));
+        }
+    }
+    let k = subjects.len();
+    for rep in 0..s.reps {
+        for j in 0..k {
+            let (_, sub, n, samples) = &mut subjects[(rep + j) % k];
+            samples.push(time(&mut sub.run, *n));
+        }
+    }
+    let mut medians: Vec<Option<f64>> = vec![None; n_entries];
+    for (i, _, _, samples) in subjects {
+        medians[i] = Some(median(samples));
+    }
+    let rows = w
+        .entries
+        .iter()
+        .zip(medians)
+        .map(|(e, m)| match (e, m) {
+            (Entry::Ready(sub), Some(ns)) => (sub.name.clone(), sub.side, Ok(ns)),
+            (Entry::NotApplicable { name, reason }, _) => (name.clone(), Side::Peer, Err(*reason)),
+            (Entry::Ready(_), None) => unreachable!("every ready row was timed"),
+        })
+        .collect();
+    Measured {
+        group: w.group,
+        title: w.title,
+        column: w.column,
+        payload: w.payload,
+        rows,
+    }
+}
+
+/// `--check`: every row was checked when it was built; run each a few more times (buffer
+/// reuse, state after several messages) and report.
+pub fn check(mut w: Workload) -> (String, usize, usize) {
+    let mut ok = 0;
+    let mut na = 0;
+    for e in &mut w.entries {
+        match e {
+            Entry::Ready(sub) => {
+                (sub.run)(3);
+                ok += 1;
+            }
+            Entry::NotApplicable { .. } => na += 1,
+        }
+    }
+    let names: Vec<String> = w
+        .entries
+        .iter()
+        .map(|e| match e {
+            Entry::Ready(s) => s.name.clone(),
+            Entry::NotApplicable { name, .. } => format!("{name} (n/a)"),
+        })
+        .collect();
+    (format!("{}: {}", w.title, names.join(", ")), ok, na)
+}
+
+/// Thousands separators and a sensible number of digits for ns figures.
+pub fn fmt_ns(ns: f64) -> String {
+    if ns < 100.0 {
+        format!("{ns:.1}")
+    } else {
+        let s = format!("{:.0}", ns);
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+pub fn table(m: &Measured) -> String {
+    let ns_of = |side: Side| {
+        m.rows
+            .iter()
+            .filter(|r| r.1 == side)
+            .filter_map(|r| r.2.ok())
+            .fold(f64::INFINITY, f64::min)
+    };
+    let fastest_peer = ns_of(Side::Peer);
+    let memcpy = ns_of(Side::Reference);
+    let mut t = format!(
+        "### {}\n\n| implementation | ns/message | GB/s | × fastest peer | × memcpy |\n| --- | ---: | ---: | ---: | ---: |\n",
+        m.title
+    );
+    for (name, _, r) in &m.rows {
+        match r {
+            Ok(ns) => t.push_str(&format!(
+                "| {name} | {} | {:.2} | {:.2} | {:.2} |\n",
+                fmt_ns(*ns),
+                m.payload as f64 / ns,
+                ns / fastest_peer,
+                ns / memcpy,
+            )),
+            Err(reason) => t.push_str(&format!("| {name} | n/a | | | | <!-- {reason} -->\n")),
+        }
+    }
+    let reasons: Vec<String> = m
+        .rows
+        .iter()
+        .filter_map(|(name, _, r)| r.err().map(|why| format!("{name}: n/a, {why}.")))
+        .collect();
+    if !reasons.is_empty() {
+        t.push('\n');
+        t.push_str(&reasons.join(" "));
+        t.push('\n');
+    }
+    t
+}
+
+/// One table of ns/message per implementation (rows) and payload size (columns) for `group`.
+pub fn summary(all: &[Measured], group: &str, title: &str) -> String {
+    let cols: Vec<&Measured> = all.iter().filter(|m| m.group == group).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for m in &cols {
+        for (n, _, _) in &m.rows {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+    }
+    let mut t = format!("### {title}\n\n| implementation |");
+    for m in &cols {
+        t.push_str(&format!(" {} |", m.column));
+    }
+    t.push_str("\n| --- |");
+    for _ in &cols {
+        t.push_str(" ---: |");
+    }
+    t.push('\n');
+    for name in names {
+        t.push_str(&format!("| {name} |"));
+        for m in &cols {
+            let cell = match m.rows.iter().find(|r| r.0 == name).map(|r| r.2) {
+                Some(Ok(ns)) => fmt_ns(ns),
+                Some(Err(_)) => "n/a".into(),
+                None => String::new(),
+            };
+            t.push_str(&format!(" {cell} |"));
+        }
+        t.push('\n');
+    }
+    t
+}
+
+pub fn size_label(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
