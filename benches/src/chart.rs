@@ -7,18 +7,25 @@ use plotters::prelude::*;
 
 use crate::harness::{size_label, Measured};
 
-const COLORS: [RGBColor; 10] = [
-    RGBColor(110, 110, 110),
-    RGBColor(214, 39, 40),
-    RGBColor(255, 127, 14),
-    RGBColor(31, 119, 180),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-    RGBColor(188, 189, 34),
-];
+/// One colour per implementation, the same in every panel; variants of one (another API,
+/// another setting) are dashed.
+fn style_of(name: &str) -> (RGBColor, bool) {
+    let color = [
+        ("memcpy", RGBColor(120, 120, 120)),
+        ("wsmachine", RGBColor(214, 39, 40)),
+        ("tungstenite", RGBColor(31, 119, 180)),
+        ("fastwebsockets", RGBColor(44, 160, 44)),
+        ("embedded-websocket", RGBColor(148, 103, 189)),
+        ("nexus-web", RGBColor(255, 127, 14)),
+    ]
+    .iter()
+    .find(|(prefix, _)| name.starts_with(prefix))
+    .map_or(BLACK, |c| c.1);
+    let variant = ["in place", "apply_mask", "read_buffer_size"]
+        .iter()
+        .any(|v| name.contains(v));
+    (color, variant)
+}
 
 /// One chart per group in `groups` (e.g. decode, encode), side by side, from the workloads of
 /// that group (one per payload size).
@@ -52,14 +59,17 @@ pub fn write(path: &Path, all: &[Measured], groups: &[(&str, &str)]) -> Result<(
         let (x0, x1) = cols.iter().fold((f64::INFINITY, 0f64), |(a, b), m| {
             (a.min(m.payload as f64), b.max(m.payload as f64))
         });
+        // Room below the lowest line at large payloads for the legend.
+        let lo = (lo / 1.5).min(hi / 3000.0);
+        let sizes: Vec<f64> = cols.iter().map(|m| m.payload as f64).collect();
         let mut chart = ChartBuilder::on(area)
             .caption(*title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(52)
             .build_cartesian_2d(
-                (x0 / 1.5..x1 * 1.5).log_scale(),
-                (lo / 1.5..hi * 1.5).log_scale(),
+                (x0 / 1.5..x1 * 1.5).log_scale().with_key_points(sizes),
+                (lo..hi * 1.5).log_scale(),
             )
             .map_err(|e| err(&e))?;
         chart
@@ -67,20 +77,34 @@ pub fn write(path: &Path, all: &[Measured], groups: &[(&str, &str)]) -> Result<(
             .x_desc("payload per message")
             .y_desc("GB/s (log)")
             .x_label_formatter(&|x| size_label(x.round() as usize))
-            .x_labels(cols.len())
-            .y_label_formatter(&|y| format!("{y:.2}"))
+            .y_label_formatter(&|y| {
+                if *y >= 1.0 {
+                    format!("{y:.0}")
+                } else {
+                    format!("{y}")
+                }
+            })
             .draw()
             .map_err(|e| err(&e))?;
-        for (i, name) in names.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+        for name in &names {
+            let (color, dashed) = style_of(name);
             let pts = points(name);
-            let width = if name.starts_with("wsmachine") { 3 } else { 1 };
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))
+            let width = if name.starts_with("wsmachine") { 3 } else { 2 };
+            let line = color.stroke_width(width);
+            let series = if dashed {
+                chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, line))
+            } else {
+                chart.draw_series(LineSeries::new(pts.clone(), line))
+            };
+            series
                 .map_err(|e| err(&e))?
                 .label(*name)
                 .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                    if dashed {
+                        PathElement::new(vec![(x, y), (x + 5, y)], line)
+                    } else {
+                        PathElement::new(vec![(x, y), (x + 16, y)], line)
+                    }
                 });
             chart
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
