@@ -65,6 +65,8 @@ pub struct Measured {
     pub column: String,
     pub payload: usize,
     pub rows: Vec<(String, Side, Result<f64, &'static str>)>,
+    /// Per row, the interquartile range of the repetitions over the median (0 for n/a).
+    pub spread: Vec<f64>,
 }
 
 /// Runs `n` messages and returns the ns per message.
@@ -89,14 +91,16 @@ fn calibrate(run: &mut dyn FnMut(u64), sample: Duration) -> u64 {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median and the interquartile range as a share of it (the noise a figure carries).
+fn median_spread(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
+    let n = v.len();
+    let m = if n % 2 == 1 {
+        v[n / 2]
     } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (m, (v[(3 * n) / 4] - v[n / 4]) / m)
 }
 
 pub fn measure(mut w: Workload, s: &Settings) -> Measured {
@@ -119,8 +123,11 @@ pub fn measure(mut w: Workload, s: &Settings) -> Measured {
         }
     }
     let mut medians: Vec<Option<f64>> = vec![None; n_entries];
+    let mut spread = vec![0.0; n_entries];
     for (i, _, _, samples) in subjects {
-        medians[i] = Some(median(samples));
+        let (m, s) = median_spread(samples);
+        medians[i] = Some(m);
+        spread[i] = s;
     }
     let rows = w
         .entries
@@ -138,6 +145,7 @@ pub fn measure(mut w: Workload, s: &Settings) -> Measured {
         column: w.column,
         payload: w.payload,
         rows,
+        spread,
     }
 }
 
@@ -194,19 +202,20 @@ pub fn table(m: &Measured) -> String {
     let fastest_peer = ns_of(Side::Peer);
     let memcpy = ns_of(Side::Reference);
     let mut t = format!(
-        "### {}\n\n| implementation | ns/message | GB/s | × fastest peer | × memcpy |\n| --- | ---: | ---: | ---: | ---: |\n",
+        "### {}\n\n| implementation | ns/message | GB/s | × fastest peer | × memcpy | IQR |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
         m.title
     );
-    for (name, _, r) in &m.rows {
+    for ((name, _, r), spread) in m.rows.iter().zip(&m.spread) {
         match r {
             Ok(ns) => t.push_str(&format!(
-                "| {name} | {} | {:.2} | {:.2} | {:.2} |\n",
+                "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.0} % |\n",
                 fmt_ns(*ns),
                 m.payload as f64 / ns,
                 ns / fastest_peer,
                 ns / memcpy,
+                100.0 * spread,
             )),
-            Err(reason) => t.push_str(&format!("| {name} | n/a | | | | <!-- {reason} -->\n")),
+            Err(_) => t.push_str(&format!("| {name} | n/a | | | | |\n")),
         }
     }
     let reasons: Vec<String> = m
