@@ -7,7 +7,8 @@
 //! finishes in a second or two: the CI step.
 //!
 //! Options: `--reps N` (11), `--sample-ms M` (20: the length of one timed sample), `--only
-//! WORD` (workloads whose title contains WORD), `--no-write` (print only).
+//! WORD` (workloads whose title contains WORD), `--row WORD` (rows whose name contains WORD,
+//! e.g. to profile one implementation under callgrind), `--no-write` (print only).
 
 mod chart;
 mod data;
@@ -57,13 +58,10 @@ fn decode_workload(
     }
 }
 
-fn encode_workload(payload: &[u8]) -> Workload {
+fn encode_workload(payload: &[u8], title: String) -> Workload {
     Workload {
         group: "encode",
-        title: format!(
-            "encode {} (client, masked binary frame)",
-            size_label(payload.len())
-        ),
+        title,
         column: size_label(payload.len()),
         payload: payload.len(),
         entries: vec![
@@ -99,10 +97,10 @@ fn validator(name: &str, side: Side, text: &str, valid: impl Fn(&[u8]) -> bool +
     })
 }
 
-fn utf8_workload(label: &str, column: &str, text: &str) -> Workload {
+fn utf8_workload(title: String, column: &str, text: &str) -> Workload {
     Workload {
         group: "utf8",
-        title: format!("UTF-8 validation alone, {label}"),
+        title,
         column: column.into(),
         payload: text.len(),
         entries: vec![
@@ -123,22 +121,31 @@ fn utf8_workload(label: &str, column: &str, text: &str) -> Workload {
     }
 }
 
-/// The workloads, built (and their outputs checked) one at a time when `next` is called.
-fn workloads() -> Vec<Box<dyn FnOnce() -> Workload>> {
-    let mut w: Vec<Box<dyn FnOnce() -> Workload>> = Vec::new();
+/// A workload's title, and how to build it (and check its rows' outputs).
+type Planned = (String, Box<dyn FnOnce(String) -> Workload>);
+
+/// The workloads, each built only when it is run.
+fn workloads() -> Vec<Planned> {
+    let mut w: Vec<Planned> = Vec::new();
     for size in SIZES {
-        w.push(Box::new(move || {
-            decode_workload(
-                &data::payload(size),
-                "decode",
-                format!("decode {} (server, masked binary frame)", size_label(size)),
-                size_label(size),
-                false,
-            )
-        }));
+        w.push((
+            format!("decode {} (server, masked binary frame)", size_label(size)),
+            Box::new(move |title| {
+                decode_workload(
+                    &data::payload(size),
+                    "decode",
+                    title,
+                    size_label(size),
+                    false,
+                )
+            }),
+        ));
     }
     for size in SIZES {
-        w.push(Box::new(move || encode_workload(&data::payload(size))));
+        w.push((
+            format!("encode {} (client, masked binary frame)", size_label(size)),
+            Box::new(move |title| encode_workload(&data::payload(size), title)),
+        ));
     }
     let ascii = data::ascii_text(TEXT_LEN);
     let mixed = data::mixed_text(TEXT_LEN);
@@ -151,18 +158,18 @@ fn workloads() -> Vec<Box<dyn FnOnce() -> Workload>> {
         (mixed_label, "mixed", mixed),
     ];
     for (label, column, text) in texts.clone() {
-        w.push(Box::new(move || {
-            decode_workload(
-                text.as_bytes(),
-                "text",
-                format!("decode text, {label} (server, masked, UTF-8 checked)"),
-                column.into(),
-                true,
-            )
-        }));
+        w.push((
+            format!("decode text, {label} (server, masked, UTF-8 checked)"),
+            Box::new(move |title| {
+                decode_workload(text.as_bytes(), "text", title, column.into(), true)
+            }),
+        ));
     }
     for (label, column, text) in texts {
-        w.push(Box::new(move || utf8_workload(&label, column, &text)));
+        w.push((
+            format!("UTF-8 validation alone, {label}"),
+            Box::new(move |title| utf8_workload(title, column, &text)),
+        ));
     }
     w
 }
@@ -171,6 +178,7 @@ struct Args {
     check: bool,
     write: bool,
     only: Option<String>,
+    row: Option<String>,
     settings: Settings,
 }
 
@@ -179,6 +187,7 @@ fn args() -> Args {
         check: false,
         write: true,
         only: None,
+        row: None,
         settings: Settings {
             reps: 11,
             sample: Duration::from_millis(20),
@@ -191,6 +200,7 @@ fn args() -> Args {
             "--check" => a.check = true,
             "--no-write" => a.write = false,
             "--only" => a.only = Some(value("--only")),
+            "--row" => a.row = Some(value("--row")),
             "--reps" => a.settings.reps = value("--reps").parse().expect("--reps N"),
             "--sample-ms" => {
                 a.settings.sample =
@@ -226,14 +236,25 @@ fn command_output(cmd: &str, args: &[&str]) -> String {
 fn main() {
     let args = args();
     let selected = |title: &str| args.only.as_deref().is_none_or(|w| title.contains(w));
+    let workloads = || {
+        workloads()
+            .into_iter()
+            .filter(|(title, _)| selected(title))
+            .map(|(title, make)| {
+                let mut w = make(title);
+                if let Some(row) = &args.row {
+                    w.entries.retain(|e| match e {
+                        Entry::Ready(s) => s.name.contains(row.as_str()),
+                        Entry::NotApplicable { name, .. } => name.contains(row.as_str()),
+                    });
+                }
+                w
+            })
+    };
 
     if args.check {
         let (mut ok, mut na) = (0, 0);
-        for make in workloads() {
-            let w = make();
-            if !selected(&w.title) {
-                continue;
-            }
+        for w in workloads() {
             let (line, k, n) = harness::check(w);
             println!("checked {line}");
             ok += k;
@@ -260,11 +281,7 @@ fn main() {
     print!("{head}");
 
     let mut all: Vec<Measured> = Vec::new();
-    for make in workloads() {
-        let w = make();
-        if !selected(&w.title) {
-            continue;
-        }
+    for w in workloads() {
         let m = harness::measure(w, &args.settings);
         println!("{}", harness::table(&m));
         all.push(m);

@@ -191,6 +191,15 @@ pub fn fmt_ns(ns: f64) -> String {
     }
 }
 
+/// `ns / base`, or a dash when the workload has no such row (`--row`).
+fn ratio(ns: f64, base: f64) -> String {
+    if base.is_finite() {
+        format!("{:.2}", ns / base)
+    } else {
+        "–".into()
+    }
+}
+
 pub fn table(m: &Measured) -> String {
     let ns_of = |side: Side| {
         m.rows
@@ -208,11 +217,11 @@ pub fn table(m: &Measured) -> String {
     for ((name, _, r), spread) in m.rows.iter().zip(&m.spread) {
         match r {
             Ok(ns) => t.push_str(&format!(
-                "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.0} % |\n",
+                "| {name} | {} | {:.2} | {} | {} | {:.0} % |\n",
                 fmt_ns(*ns),
                 m.payload as f64 / ns,
-                ns / fastest_peer,
-                ns / memcpy,
+                ratio(*ns, fastest_peer),
+                ratio(*ns, memcpy),
                 100.0 * spread,
             )),
             Err(_) => t.push_str(&format!("| {name} | n/a | | | | |\n")),
