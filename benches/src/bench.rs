@@ -6,7 +6,7 @@
 //! `cargo run --release -- --check` builds every row and checks its output, times nothing, and
 //! finishes in a second or two: the CI step.
 //!
-//! Options: `--reps N` (11), `--sample-ms M` (20: the length of one timed sample), `--only
+//! Options: `--reps N` (21), `--sample-ms M` (10: the length of one timed sample), `--only
 //! WORD` (workloads whose title contains WORD), `--row WORD` (rows whose name contains WORD,
 //! e.g. to profile one implementation under callgrind), `--no-write` (print only).
 
@@ -189,8 +189,8 @@ fn args() -> Args {
         only: None,
         row: None,
         settings: Settings {
-            reps: 11,
-            sample: Duration::from_millis(20),
+            reps: 21,
+            sample: Duration::from_millis(10),
         },
     };
     let mut it = std::env::args().skip(1);
