@@ -1,6 +1,6 @@
 //! Timing without a framework: calibrate, warm up, then repetitions in which every
-//! implementation of a workload runs once, in a rotating order, so that machine noise lands on
-//! all of them alike. The figure kept is the median repetition.
+//! implementation of every workload runs once, in a rotating order, so that machine noise lands
+//! on all of them alike. The figure kept is the median repetition.
 
 use std::time::{Duration, Instant};
 
@@ -103,50 +103,90 @@ fn median_spread(mut v: Vec<f64>) -> (f64, f64) {
     (m, (v[(3 * n) / 4] - v[n / 4]) / m)
 }
 
-pub fn measure(mut w: Workload, s: &Settings) -> Measured {
-    let n_entries = w.entries.len();
-    let mut subjects: Vec<(usize, &mut Subject, u64, Vec<f64>)> = Vec::new();
-    for (i, e) in w.entries.iter_mut().enumerate() {
-        if let Entry::Ready(sub) = e {
-            // Calibration doubles as the warm-up; one more sample settles caches and branch
-            // predictors before the first counted repetition.
-            let n = calibrate(&mut sub.run, s.sample);
-            time(&mut sub.run, n);
-            subjects.push((i, sub, n, Vec::with_capacity(s.reps)));
-        }
+/// Times every row of every workload. Calibration (which doubles as the warm-up) and one more
+/// sample come first for each row; then each repetition takes one sample of every row of every
+/// workload, rows in an order rotated by one each time. A burst of machine noise thus spoils a
+/// sample or two of every row rather than every sample of one workload.
+pub fn measure(mut workloads: Vec<Workload>, s: &Settings) -> Vec<Measured> {
+    struct Timed<'a> {
+        sub: &'a mut Subject,
+        n: u64,
+        samples: Vec<f64>,
     }
-    let k = subjects.len();
+    let mut plan: Vec<Vec<(usize, Timed)>> = Vec::new();
+    for w in &mut workloads {
+        let mut rows = Vec::new();
+        for (i, e) in w.entries.iter_mut().enumerate() {
+            if let Entry::Ready(sub) = e {
+                let n = calibrate(&mut sub.run, s.sample);
+                time(&mut sub.run, n);
+                rows.push((
+                    i,
+                    Timed {
+                        sub,
+                        n,
+                        samples: Vec::with_capacity(s.reps),
+                    },
+                ));
+            }
+        }
+        plan.push(rows);
+    }
     for rep in 0..s.reps {
-        for j in 0..k {
-            let (_, sub, n, samples) = &mut subjects[(rep + j) % k];
-            samples.push(time(&mut sub.run, *n));
+        for rows in &mut plan {
+            let k = rows.len();
+            for j in 0..k {
+                let t = &mut rows[(rep + j) % k].1;
+                t.samples.push(time(&mut t.sub.run, t.n));
+            }
         }
+        eprint!("\rrepetition {}/{}", rep + 1, s.reps);
     }
-    let mut medians: Vec<Option<f64>> = vec![None; n_entries];
-    let mut spread = vec![0.0; n_entries];
-    for (i, _, _, samples) in subjects {
-        let (m, s) = median_spread(samples);
-        medians[i] = Some(m);
-        spread[i] = s;
-    }
-    let rows = w
-        .entries
-        .iter()
-        .zip(medians)
-        .map(|(e, m)| match (e, m) {
-            (Entry::Ready(sub), Some(ns)) => (sub.name.clone(), sub.side, Ok(ns)),
-            (Entry::NotApplicable { name, reason }, _) => (name.clone(), Side::Peer, Err(*reason)),
-            (Entry::Ready(_), None) => unreachable!("every ready row was timed"),
+    eprintln!();
+    let results: Vec<Vec<(usize, f64, f64)>> = plan
+        .into_iter()
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(i, t)| {
+                    let (m, spread) = median_spread(t.samples);
+                    (i, m, spread)
+                })
+                .collect()
         })
         .collect();
-    Measured {
-        group: w.group,
-        title: w.title,
-        column: w.column,
-        payload: w.payload,
-        rows,
-        spread,
-    }
+    workloads
+        .into_iter()
+        .zip(results)
+        .map(|(w, timed)| {
+            let mut spread = vec![0.0; w.entries.len()];
+            let rows = w
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match e {
+                    Entry::Ready(sub) => {
+                        let &(_, ns, iqr) = timed
+                            .iter()
+                            .find(|t| t.0 == i)
+                            .expect("every ready row was timed");
+                        spread[i] = iqr;
+                        (sub.name.clone(), sub.side, Ok(ns))
+                    }
+                    Entry::NotApplicable { name, reason } => {
+                        (name.clone(), Side::Peer, Err(*reason))
+                    }
+                })
+                .collect();
+            Measured {
+                group: w.group,
+                title: w.title,
+                column: w.column,
+                payload: w.payload,
+                rows,
+                spread,
+            }
+        })
+        .collect()
 }
 
 /// `--check`: every row was checked when it was built; run each a few more times (buffer
