@@ -224,6 +224,13 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The 1-, 5- and 15-minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn command_output(cmd: &str, args: &[&str]) -> String {
     std::process::Command::new(cmd)
         .args(args)
@@ -266,11 +273,20 @@ fn main() {
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut head = String::new();
-    let command: Vec<String> = std::env::args().skip(1).collect();
+    let command: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            if a.contains(' ') {
+                format!("\"{a}\"")
+            } else {
+                a
+            }
+        })
+        .collect();
     let _ = writeln!(head, "# wsmachine codec benchmark\n");
     let _ = writeln!(
         head,
-        "- date: {}\n- machine: {cores} cores (`nproc`), {}\n- {}\n- command: `cd benches && cargo run --release{}`\n- method: median of {} interleaved repetitions, {} ms per sample, after calibration and a warm-up; every row's output checked first\n",
+        "- date: {}\n- machine: {cores} cores (`nproc`), {}\n- {}\n- command: `cd benches && cargo run --release{}`\n- method: median of {} interleaved repetitions, {} ms per sample, after calibration and a warm-up; every row's output checked first",
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         cpu_model(),
         command_output("rustc", &["--version"]),
@@ -278,9 +294,26 @@ fn main() {
         args.settings.reps,
         args.settings.sample.as_millis(),
     );
-    print!("{head}");
-
+    let load_before = load_average();
     let all: Vec<Measured> = harness::measure(workloads().collect(), &args.settings);
+    let spreads: Vec<f64> = all
+        .iter()
+        .flat_map(|m| {
+            m.rows
+                .iter()
+                .zip(&m.spread)
+                .filter(|(r, _)| r.2.is_ok())
+                .map(|(_, s)| *s)
+        })
+        .collect();
+    let _ = writeln!(
+        head,
+        "- noise: load average {load_before} before the run, {} after (other jobs share the 2 cores); {} of {} rows have an interquartile range over 20 % of their median\n",
+        load_average(),
+        spreads.iter().filter(|&&s| s > 0.2).count(),
+        spreads.len(),
+    );
+    print!("{head}");
     for m in &all {
         println!("{}", harness::table(m));
     }
