@@ -224,6 +224,25 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The last commit that changed the wsmachine sources measured (`src/`), and whether they
+/// have uncommitted changes.
+fn wsmachine_revision() -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let commit = command_output(
+        "git",
+        &["-C", root, "log", "-1", "--format=%h %s", "--", "src"],
+    );
+    if commit.is_empty() {
+        return "unknown commit".into();
+    }
+    let dirty = command_output("git", &["-C", root, "status", "--porcelain", "--", "src"]);
+    if dirty.is_empty() {
+        format!("`{commit}`")
+    } else {
+        format!("`{commit}` with uncommitted changes in src/")
+    }
+}
+
 /// The 1-, 5- and 15-minute load averages.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -286,10 +305,11 @@ fn main() {
     let _ = writeln!(head, "# wsmachine codec benchmark\n");
     let _ = writeln!(
         head,
-        "- date: {}\n- machine: {cores} cores (`nproc`), {}\n- {}\n- command: `cd benches && cargo run --release{}`\n- method: median of {} interleaved repetitions, {} ms per sample, after calibration and a warm-up; every row's output checked first",
+        "- date: {}\n- machine: {cores} cores (`nproc`), {}\n- {}\n- wsmachine: {}\n- command: `cd benches && cargo run --release{}`\n- method: median of {} interleaved repetitions, {} ms per sample, after calibration and a warm-up; every row's output checked first",
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         cpu_model(),
         command_output("rustc", &["--version"]),
+        wsmachine_revision(),
         if command.is_empty() { String::new() } else { format!(" -- {}", command.join(" ")) },
         args.settings.reps,
         args.settings.sample.as_millis(),
