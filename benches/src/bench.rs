@@ -201,7 +201,9 @@ fn args() -> Args {
             "--no-write" => a.write = false,
             "--only" => a.only = Some(value("--only")),
             "--row" => a.row = Some(value("--row")),
-            "--reps" => a.settings.reps = value("--reps").parse().expect("--reps N"),
+            "--reps" => {
+                a.settings.reps = value("--reps").parse::<usize>().expect("--reps N").max(1)
+            }
             "--sample-ms" => {
                 a.settings.sample =
                     Duration::from_millis(value("--sample-ms").parse().expect("--sample-ms M"))

@@ -43,7 +43,7 @@ pub fn checked(
 }
 
 pub struct Workload {
-    /// Short id, e.g. `decode` or `text`; with `payload` it places the row in the summaries.
+    /// Short id, e.g. `decode` or `text`: which summary table and chart the workload is in.
     pub group: &'static str,
     pub title: String,
     /// The workload's column in the summary table (a size, or which text).
@@ -58,7 +58,7 @@ pub struct Settings {
     pub sample: Duration,
 }
 
-/// A workload's result: the median ns per message of each row, `None` for "n/a".
+/// A workload's result: the median ns per message of each row, or why it is "n/a".
 pub struct Measured {
     pub group: &'static str,
     pub title: String,
