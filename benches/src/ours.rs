@@ -53,7 +53,7 @@ pub fn send_header_mask_in_place(
     header: &mut [u8],
 ) -> usize {
     let n = client
-        .send_frame_header(DataKind::Binary, payload.len() as u64, true, header)
+        .send_frame_header(DataKind::Binary, 0, payload.len() as u64, true, header)
         .expect("send_frame_header");
     client
         .mask_payload_in_place(payload)
