@@ -728,8 +728,11 @@ pub async fn client_scenario(addr: SocketAddr) -> Result<ClientReport, Failure> 
     step("send text", ws.send_text("hello over HTTP/2")).await?;
     step("send binary", ws.send_binary(&large)).await?;
     step("send ping", ws.send_ping(b"ping 1")).await?;
-    // Two echoes and a pong, with the server's ping somewhere before them.
-    while report.echoes.len() < 2 || report.pong.is_none() {
+    // Two echoes and a pong, with the server's ping somewhere before them: four frames.
+    for _ in 0..4 {
+        if report.echoes.len() == 2 && report.pong.is_some() {
+            break;
+        }
         match step("the server's next frame", ws.next()).await? {
             Message::Ping(payload) => report.server_ping = Some(payload),
             Message::Pong(payload) => report.pong = Some(payload),
@@ -737,16 +740,27 @@ pub async fn client_scenario(addr: SocketAddr) -> Result<ClientReport, Failure> 
             other => return Err(Failure::Unexpected(format!("{other:?}"))),
         }
     }
+    if report.echoes.len() < 2 || report.pong.is_none() {
+        return Err(Failure::Unexpected(format!(
+            "after four frames: {report:?}"
+        )));
+    }
     step("send close", ws.send_close(CloseCode::NORMAL, "done")).await?;
-    loop {
+    // The close reply, then the server's END_STREAM.
+    for _ in 0..2 {
         match step("the close reply", ws.next()).await? {
-            Message::Close(code, reason) => report.close = Some((code, reason)),
+            Message::Close(code, reason) if report.close.is_none() => {
+                report.close = Some((code, reason));
+            }
             Message::End(outcome) => {
                 report.outcome = Some(outcome);
                 break;
             }
             other => return Err(Failure::Unexpected(format!("{other:?}"))),
         }
+    }
+    if report.outcome.is_none() {
+        return Err(Failure::Unexpected("no END_STREAM after the close".into()));
     }
     report.counts = ws.counts;
     drop(ws);
