@@ -1,0 +1,307 @@
+//! RFC 8441 over a real HTTP/2 stack (the `h2` crate) on 127.0.0.1: the extended CONNECT set
+//! up with `wsmachine::handshake::h2`, then a `Connection` on each side over the stream's DATA
+//! frames under HTTP/2 flow control, messages both ways, pings, and the close handshake ending
+//! each half of the stream with END_STREAM (§5); and the two refusals a client must report.
+//!
+//! The machinery is `examples/h2_websocket.rs`, included as a module, so the example and these
+//! tests run the same code; the assertions are here.
+
+#[allow(dead_code)]
+#[path = "../examples/h2_websocket.rs"]
+mod example;
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use example::{
+    accept_response, client_scenario, listen, open, open_with, request_fields, serve, step,
+    Failure, H2WebSocket, Message, EXTENSION_OFFER, LARGE, PATH, SERVER_PING, SUBPROTOCOL,
+};
+use tokio::net::TcpListener;
+use wsmachine::handshake::h2::{parse_connect, H2Error};
+use wsmachine::{CloseCode, CloseOutcome, Config, Connection};
+
+/// Every test as a whole ends within this.
+const TEST: Duration = Duration::from_secs(30);
+
+/// Runs a test body under [`TEST`].
+async fn bounded<T>(body: impl Future<Output = T>) -> T {
+    tokio::time::timeout(TEST, body)
+        .await
+        .expect("the test took longer than its bound")
+}
+
+/// HTTP/2's initial flow-control window (RFC 9113 §6.9.2), which `h2` keeps by default.
+const INITIAL_WINDOW: usize = 65_535;
+
+const CLEAN: CloseOutcome = CloseOutcome {
+    clean: true,
+    code: CloseCode::NORMAL,
+};
+
+#[tokio::test]
+async fn websocket_over_an_h2_stream_end_to_end() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let server = tokio::spawn(serve(listener, true));
+        let client = client_scenario(addr).await.unwrap();
+        let server = server.await.unwrap().unwrap();
+
+        // The extended CONNECT, as the helper wrote it (RFC 8441 §4): no key, no upgrade.
+        let authority = addr.to_string();
+        let expected: Vec<(&str, &str)> = vec![
+            (":method", "CONNECT"),
+            (":protocol", "websocket"),
+            (":scheme", "http"),
+            (":path", PATH),
+            (":authority", &authority),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-protocol", "superchat"),
+            ("sec-websocket-protocol", SUBPROTOCOL),
+            ("sec-websocket-extensions", EXTENSION_OFFER),
+        ];
+        let sent: Vec<(&str, &str)> = client
+            .sent
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(sent, expected);
+
+        // What the server's h2 exposed, and what it answered.
+        assert_eq!(server.requests, 1);
+        assert_eq!(server.protocol.as_deref(), Some("websocket"));
+        assert_eq!((server.status, server.refused), (200, None));
+        assert_eq!(server.subprotocol.as_deref(), Some(SUBPROTOCOL));
+        assert_eq!(client.subprotocol.as_deref(), Some(SUBPROTOCOL));
+        assert_eq!(server.extensions_offered, ["permessage-deflate"]);
+        assert!(client.extensions.is_empty());
+
+        // Messages both ways: each side received exactly what the other sent.
+        let large: Vec<u8> = (0..LARGE).map(|i| (i % 251) as u8).collect();
+        assert!(large.len() > INITIAL_WINDOW);
+        let messages = [
+            Message::Text("hello over HTTP/2".into()),
+            Message::Binary(large),
+        ];
+        assert_eq!(server.echoed, messages);
+        assert_eq!(client.echoes, messages);
+
+        // Pings each way, answered by the connection's automatic pong.
+        assert_eq!(server.pinged, [b"ping 1".to_vec()]);
+        assert_eq!(client.pong.as_deref(), Some(&b"ping 1"[..]));
+        assert_eq!(client.server_ping.as_deref(), Some(SERVER_PING));
+        assert_eq!(server.pong.as_deref(), Some(SERVER_PING));
+
+        // Flow control: the large message could only go through as the peer gave its window
+        // back, both ways; every byte sent arrived, and was released.
+        assert!(client.counts.capacity_waits > 0, "{:?}", client.counts);
+        assert!(server.counts.capacity_waits > 0, "{:?}", server.counts);
+        assert_eq!(client.counts.bytes_out, server.counts.bytes_in);
+        assert_eq!(server.counts.bytes_out, client.counts.bytes_in);
+        assert!(client.counts.bytes_out > LARGE && server.counts.bytes_out > LARGE);
+        // h2's DATA frames are at most 16 KiB (its default SETTINGS_MAX_FRAME_SIZE): the
+        // message crossed many of them, and the connection took it in pieces.
+        assert!(server.counts.data_frames_in >= LARGE / 16_384);
+        assert!(client.counts.data_frames_in >= LARGE / 16_384);
+
+        // The close handshake, then END_STREAM from each side (RFC 8441 §5).
+        assert_eq!(server.close, Some((1000, "done".to_owned())));
+        assert_eq!(client.close, Some((1000, String::new())));
+        assert_eq!(server.outcome, Some(CLEAN));
+        assert_eq!(client.outcome, Some(CLEAN));
+        assert!(client.counts.end_stream_sent && server.counts.end_stream_sent);
+    })
+    .await;
+}
+
+/// A server that speaks first and closes first: a text, then close 1001. Its END_STREAM waits
+/// for the client's close reply (only then is the WebSocket closed); the client's END_STREAM
+/// goes out in the same DATA write as that reply. Returns what it received.
+async fn serve_and_close_first(listener: TcpListener) -> Result<Vec<Message>, Failure> {
+    let (tcp, _) = step("TCP accept", async { Ok(listener.accept().await?) }).await?;
+    let mut connection = step("HTTP/2 handshake", async {
+        Ok(h2::server::Builder::new()
+            .enable_connect_protocol()
+            .handshake::<_, Bytes>(tcp)
+            .await?)
+    })
+    .await?;
+    let (request, mut respond) = step("the request", async {
+        match connection.accept().await {
+            Some(accepted) => Ok(accepted?),
+            None => Err(Failure::Unexpected("no request".into())),
+        }
+    })
+    .await?;
+    let driver = tokio::spawn(async move { while connection.accept().await.is_some() {} });
+    let response = {
+        let fields = request_fields(&request).expect("text fields");
+        let connect = parse_connect(fields.iter().copied())?;
+        let mut out = [("", ""); 3];
+        let n = connect.response_fields(None, None, &mut out)?;
+        accept_response(&out[..n])?
+    };
+    let send = respond.send_response(response, false)?;
+    let mut ws = H2WebSocket::new(
+        Connection::server(Config::DEFAULT),
+        send,
+        request.into_body(),
+    );
+    step("send text", ws.send_text("welcome")).await?;
+    step("send close", ws.send_close(CloseCode::GOING_AWAY, "bye")).await?;
+    assert!(
+        !ws.counts.end_stream_sent,
+        "END_STREAM before the close reply"
+    );
+    let mut seen = Vec::new();
+    loop {
+        let message = step("the client's reply", ws.next()).await?;
+        let end = matches!(message, Message::End(_));
+        seen.push(message);
+        if end {
+            break;
+        }
+        if seen.len() > 4 {
+            return Err(Failure::Unexpected(format!("{seen:?}")));
+        }
+    }
+    assert!(ws.conn.is_closed() && ws.counts.end_stream_sent);
+    drop(ws);
+    step("the end of the HTTP/2 connection", async {
+        driver
+            .await
+            .map_err(|e| Failure::Unexpected(format!("{e}")))
+    })
+    .await?;
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn the_server_closes_first_and_both_halves_end() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let server = tokio::spawn(serve_and_close_first(listener));
+        let example::Opened {
+            mut ws,
+            subprotocol,
+            driver,
+            ..
+        } = open(addr, PATH, &[SUBPROTOCOL]).await.unwrap();
+        // This server offers no subprotocol back: none is in force.
+        assert_eq!(subprotocol, None);
+        assert_eq!(ws.next().await.unwrap(), Message::Text("welcome".into()));
+        // The close: the reply goes out with END_STREAM at once, as the connection is closed.
+        assert_eq!(ws.next().await.unwrap(), Message::Close(1001, "bye".into()));
+        assert!(ws.conn.is_closed());
+        assert!(ws.counts.end_stream_sent);
+        let end = ws.next().await.unwrap();
+        assert_eq!(
+            end,
+            Message::End(CloseOutcome {
+                clean: true,
+                code: CloseCode::GOING_AWAY
+            })
+        );
+        drop(ws);
+        driver.await.unwrap().unwrap();
+
+        let seen = server.await.unwrap().unwrap();
+        assert_eq!(
+            seen,
+            [
+                Message::Close(1001, String::new()),
+                Message::End(CloseOutcome {
+                    clean: true,
+                    code: CloseCode::GOING_AWAY
+                }),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_without_extended_connect_is_refused_before_any_request() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let server = tokio::spawn(serve(listener, false));
+        let refused = open(addr, PATH, &[]).await.err();
+        let server = server.await.unwrap().unwrap();
+        match refused {
+            Some(Failure::Helper(e)) => {
+                assert_eq!(e, H2Error::ConnectProtocolDisabled);
+                assert!(e.to_string().contains("SETTINGS_ENABLE_CONNECT_PROTOCOL"));
+            }
+            other => panic!("expected the helper's refusal, got {other:?}"),
+        }
+        // The client sent nothing: the server saw no stream at all.
+        assert_eq!(server.requests, 0);
+        assert_eq!(server.status, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_non_200_answer_is_reported_with_its_status() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let server = tokio::spawn(serve(listener, true));
+        let refused = open(addr, "/elsewhere", &[]).await.err();
+        let server = server.await.unwrap().unwrap();
+        assert!(
+            matches!(refused, Some(Failure::Helper(H2Error::Status(404)))),
+            "{refused:?}"
+        );
+        assert_eq!((server.requests, server.status), (1, 404));
+        assert_eq!(
+            refused.map(|e| e.to_string()).as_deref(),
+            Some("the server answered 404")
+        );
+    })
+    .await;
+}
+
+/// Requests our helper would never write, sent through h2 anyway: the server's helper refuses
+/// each, the server answers 400, and the client reports the 400.
+#[tokio::test]
+async fn the_server_refuses_a_bad_extended_connect_with_400() {
+    type Edit = fn(&mut Vec<(&str, &str)>);
+    let cases: [(Edit, H2Error); 3] = [
+        (
+            |f| f.retain(|(n, _)| *n != "sec-websocket-version"),
+            H2Error::Version,
+        ),
+        (
+            |f| {
+                for field in f.iter_mut().filter(|(n, _)| *n == "sec-websocket-version") {
+                    field.1 = "8";
+                }
+            },
+            H2Error::Version,
+        ),
+        (
+            |f| {
+                for field in f.iter_mut().filter(|(n, _)| *n == ":protocol") {
+                    field.1 = "not-websocket";
+                }
+            },
+            H2Error::Protocol,
+        ),
+    ];
+    bounded(async {
+        for (edit, why) in cases {
+            let (listener, addr) = listen().await.unwrap();
+            let server = tokio::spawn(serve(listener, true));
+            let refused = open_with(addr, PATH, &[], edit).await.err();
+            let server = server.await.unwrap().unwrap();
+            assert_eq!(server.refused, Some(why));
+            assert_eq!((server.requests, server.status), (1, 400));
+            assert!(
+                matches!(refused, Some(Failure::Helper(H2Error::Status(400)))),
+                "{why:?}: {refused:?}"
+            );
+        }
+    })
+    .await;
+}
