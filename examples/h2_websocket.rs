@@ -178,6 +178,9 @@ pub struct H2WebSocket<E: Endpoint> {
     rx: Vec<u8>,
     /// The data message being reassembled.
     message: Option<(DataKind, Vec<u8>)>,
+    /// The connection refused input: what arrives from now on is only given back to the
+    /// window, until END_STREAM.
+    failed: bool,
     /// What went over the stream.
     pub counts: Counts,
 }
@@ -191,6 +194,7 @@ impl<E: Endpoint> H2WebSocket<E> {
             recv,
             rx: Vec::new(),
             message: None,
+            failed: false,
             counts: Counts::default(),
         }
     }
@@ -250,6 +254,11 @@ impl<E: Endpoint> H2WebSocket<E> {
         }
     }
 
+    /// Sends `bytes` as they are, past the connection: for tests that break the protocol.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.transmit(bytes).await
+    }
+
     /// Sends a whole text message.
     pub async fn send_text(&mut self, text: &str) -> Result<(), Failure> {
         self.send_with(text.len(), |c, out| c.send_text(text, out))
@@ -278,7 +287,18 @@ impl<E: Endpoint> H2WebSocket<E> {
     /// whole thing it completed. Consumed bytes are given back to the stream's window.
     fn process(&mut self) -> Result<Option<Message>, Failure> {
         loop {
-            let received = self.conn.receive(&mut self.rx)?;
+            if self.failed {
+                self.recv.flow_control().release_capacity(self.rx.len())?;
+                self.rx.clear();
+                return Ok(None);
+            }
+            let received = match self.conn.receive(&mut self.rx) {
+                Ok(received) => received,
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e.into());
+                }
+            };
             let consumed = received.consumed;
             let done = match received.event {
                 None => None,
@@ -322,11 +342,12 @@ impl<E: Endpoint> H2WebSocket<E> {
     /// sends what the connection owes in the meantime (pongs, the close reply).
     pub async fn next(&mut self) -> Result<Message, Failure> {
         for _ in 0..MAX_ROUNDS {
-            let message = self.process()?;
+            let processed = self.process();
+            // What the connection owes goes out first, the close after a violation included.
             let mut out = [0u8; 2 * MIN_RECEIVE_BUFFER];
             let n = self.conn.poll_transmit(&mut out)?;
             self.transmit(&out[..n]).await?;
-            if let Some(message) = message {
+            if let Some(message) = processed? {
                 return Ok(message);
             }
             match self.recv.data().await {
@@ -517,6 +538,8 @@ pub struct ServerReport {
     pub refused: Option<H2Error>,
     /// The `:protocol` that `h2` exposed (the `h2::ext::Protocol` extension).
     pub protocol: Option<String>,
+    /// The request's fields as rebuilt from `h2`'s request and given to [`parse_connect`].
+    pub fields: Vec<(String, String)>,
     /// The subprotocol it chose.
     pub subprotocol: Option<String>,
     /// The names of the extensions offered (it accepts none).
@@ -597,7 +620,12 @@ async fn serve_stream(
 ) -> Result<(), Failure> {
     let answer = |status: StatusCode| Response::builder().status(status).body(());
     let mut fields_out = [("", ""); 3];
-    let accepted = match request_fields(&request) {
+    let fields = request_fields(&request);
+    let owned = fields.iter().flatten();
+    report.fields = owned
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    let accepted = match fields {
         None => Err(H2Error::InvalidField),
         Some(fields) => match parse_connect(fields.iter().copied()) {
             Err(e) => Err(e),
