@@ -14,13 +14,16 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use example::Counts;
 use example::{
     accept_response, client_scenario, listen, open, open_with, request_fields, serve, step,
     Failure, H2WebSocket, Message, EXTENSION_OFFER, LARGE, PATH, SERVER_PING, SUBPROTOCOL,
 };
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use wsmachine::error::{ProtocolError, ReceiveError};
 use wsmachine::handshake::h2::{parse_connect, H2Error};
-use wsmachine::{CloseCode, CloseOutcome, Config, Connection};
+use wsmachine::{CloseCode, CloseOutcome, Config, Connection, Server};
 
 /// Every test as a whole ends within this.
 const TEST: Duration = Duration::from_secs(30);
@@ -67,6 +70,8 @@ async fn websocket_over_an_h2_stream_end_to_end() {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         assert_eq!(sent, expected);
+        // ... and as the server rebuilt them from h2's request: the same, through HPACK.
+        assert_eq!(server.fields, client.sent);
 
         // What the server's h2 exposed, and what it answered.
         assert_eq!(server.requests, 1);
@@ -115,10 +120,11 @@ async fn websocket_over_an_h2_stream_end_to_end() {
     .await;
 }
 
-/// A server that speaks first and closes first: a text, then close 1001. Its END_STREAM waits
-/// for the client's close reply (only then is the WebSocket closed); the client's END_STREAM
-/// goes out in the same DATA write as that reply. Returns what it received.
-async fn serve_and_close_first(listener: TcpListener) -> Result<Vec<Message>, Failure> {
+/// A server for the scenarios below: one TCP connection, one extended CONNECT accepted with
+/// the helpers (no subprotocol), and the task that drives the HTTP/2 connection.
+async fn accept_websocket(
+    listener: TcpListener,
+) -> Result<(H2WebSocket<Server>, JoinHandle<()>), Failure> {
     let (tcp, _) = step("TCP accept", async { Ok(listener.accept().await?) }).await?;
     let mut connection = step("HTTP/2 handshake", async {
         Ok(h2::server::Builder::new()
@@ -143,30 +149,32 @@ async fn serve_and_close_first(listener: TcpListener) -> Result<Vec<Message>, Fa
         accept_response(&out[..n])?
     };
     let send = respond.send_response(response, false)?;
-    let mut ws = H2WebSocket::new(
+    let ws = H2WebSocket::new(
         Connection::server(Config::DEFAULT),
         send,
         request.into_body(),
     );
-    step("send text", ws.send_text("welcome")).await?;
-    step("send close", ws.send_close(CloseCode::GOING_AWAY, "bye")).await?;
-    assert!(
-        !ws.counts.end_stream_sent,
-        "END_STREAM before the close reply"
-    );
+    Ok((ws, driver))
+}
+
+/// Receives until the peer's END_STREAM (at most `bound` things), then lets the HTTP/2
+/// connection end.
+async fn until_end(
+    mut ws: H2WebSocket<Server>,
+    driver: JoinHandle<()>,
+    bound: usize,
+) -> Result<(Vec<Message>, Counts), Failure> {
     let mut seen = Vec::new();
-    loop {
-        let message = step("the client's reply", ws.next()).await?;
+    for _ in 0..bound {
+        let message = step("the client's next frame", ws.next()).await?;
         let end = matches!(message, Message::End(_));
         seen.push(message);
         if end {
             break;
         }
-        if seen.len() > 4 {
-            return Err(Failure::Unexpected(format!("{seen:?}")));
-        }
     }
-    assert!(ws.conn.is_closed() && ws.counts.end_stream_sent);
+    assert!(ws.conn.is_closed(), "{seen:?}");
+    let counts = ws.counts;
     drop(ws);
     step("the end of the HTTP/2 connection", async {
         driver
@@ -174,6 +182,22 @@ async fn serve_and_close_first(listener: TcpListener) -> Result<Vec<Message>, Fa
             .map_err(|e| Failure::Unexpected(format!("{e}")))
     })
     .await?;
+    Ok((seen, counts))
+}
+
+/// A server that speaks first and closes first: a text, then close 1001. Its END_STREAM waits
+/// for the client's close reply (only then is the WebSocket closed); the client's END_STREAM
+/// goes out in the same DATA write as that reply. Returns what it received.
+async fn serve_and_close_first(listener: TcpListener) -> Result<Vec<Message>, Failure> {
+    let (mut ws, driver) = accept_websocket(listener).await?;
+    step("send text", ws.send_text("welcome")).await?;
+    step("send close", ws.send_close(CloseCode::GOING_AWAY, "bye")).await?;
+    assert!(
+        !ws.counts.end_stream_sent,
+        "END_STREAM before the close reply"
+    );
+    let (seen, counts) = until_end(ws, driver, 4).await?;
+    assert!(counts.end_stream_sent);
     Ok(seen)
 }
 
@@ -302,6 +326,50 @@ async fn the_server_refuses_a_bad_extended_connect_with_400() {
                 "{why:?}: {refused:?}"
             );
         }
+    })
+    .await;
+}
+
+/// A protocol violation over the stream: the server's connection fails, its 1002 close goes out
+/// (what it owed, before the error is reported) with END_STREAM, and the client sees both.
+#[tokio::test]
+async fn a_violation_on_the_stream_is_answered_with_1002_then_end_stream() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let server = tokio::spawn(async move {
+            let (mut ws, driver) = accept_websocket(listener).await?;
+            let violation = step("the violation", ws.next()).await.err();
+            assert!(
+                matches!(
+                    violation,
+                    Some(Failure::Receive(ReceiveError::Protocol(
+                        ProtocolError::UnmaskedFrame
+                    )))
+                ),
+                "{violation:?}"
+            );
+            assert!(ws.counts.end_stream_sent);
+            until_end(ws, driver, 2).await
+        });
+        let example::Opened { mut ws, driver, .. } = open(addr, PATH, &[]).await.unwrap();
+        // An unmasked text frame from a client (RFC 6455 §5.1: the server must fail).
+        ws.send_raw(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap(),
+            Message::Close(1002, String::new())
+        );
+        // The connection, closed by the server's close, ends our half as well.
+        assert!(ws.conn.is_closed() && ws.counts.end_stream_sent);
+        assert!(matches!(ws.next().await.unwrap(), Message::End(_)));
+        drop(ws);
+        driver.await.unwrap().unwrap();
+        let (seen, _) = server.await.unwrap().unwrap();
+        // After its failure the server only saw the end of the client's stream.
+        assert_eq!(seen.len(), 1);
+        assert!(
+            matches!(seen[0], Message::End(CloseOutcome { clean: false, .. })),
+            "{seen:?}"
+        );
     })
     .await;
 }
