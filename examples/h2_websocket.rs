@@ -149,6 +149,9 @@ pub enum Message {
     Close(u16, String),
     /// The peer ended its half of the stream (END_STREAM): how the WebSocket ended.
     End(CloseOutcome),
+    /// The peer reset the stream (RST_STREAM; RFC 8441 §5: CANCEL stands for a TCP reset):
+    /// the reason, and how the WebSocket ended (1006 unless the close handshake was done).
+    Reset(u32, CloseOutcome),
 }
 
 /// What one side counted on its stream.
@@ -254,6 +257,13 @@ impl<E: Endpoint> H2WebSocket<E> {
         }
     }
 
+    /// Abandons the WebSocket without a close handshake: resets the stream with CANCEL, the
+    /// HTTP/2 form of a TCP reset (RFC 8441 §5). Returns how the WebSocket ended.
+    pub fn abort(&mut self) -> CloseOutcome {
+        self.send.send_reset(h2::Reason::CANCEL);
+        self.conn.receive_eof()
+    }
+
     /// Sends `bytes` as they are, past the connection: for tests that break the protocol.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         self.transmit(bytes).await
@@ -351,6 +361,10 @@ impl<E: Endpoint> H2WebSocket<E> {
                 return Ok(message);
             }
             match self.recv.data().await {
+                Some(Err(e)) if e.is_reset() && e.is_remote() => {
+                    let reason = e.reason().map_or(0, u32::from);
+                    return Ok(Message::Reset(reason, self.conn.receive_eof()));
+                }
                 Some(bytes) => {
                     let bytes = bytes?;
                     if !bytes.is_empty() {
@@ -552,8 +566,10 @@ pub struct ServerReport {
     pub pong: Option<Vec<u8>>,
     /// The client's close frame.
     pub close: Option<(u16, String)>,
-    /// How the WebSocket ended, when the client's END_STREAM came.
+    /// How the WebSocket ended, when the client's END_STREAM or RST_STREAM came.
     pub outcome: Option<CloseOutcome>,
+    /// The reason of the client's RST_STREAM, if it reset the stream.
+    pub reset: Option<u32>,
     /// What went over the stream.
     pub counts: Counts,
     /// Requests seen on the connection (the client opens exactly one stream, or none).
@@ -701,6 +717,11 @@ async fn echo(ws: &mut H2WebSocket<Server>, report: &mut ServerReport) -> Result
             Message::Pong(payload) => report.pong = Some(payload),
             Message::Close(code, reason) => report.close = Some((code, reason)),
             Message::End(outcome) => {
+                report.outcome = Some(outcome);
+                return Ok(());
+            }
+            Message::Reset(reason, outcome) => {
+                report.reset = Some(reason);
                 report.outcome = Some(outcome);
                 return Ok(());
             }

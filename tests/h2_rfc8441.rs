@@ -373,3 +373,42 @@ async fn a_violation_on_the_stream_is_answered_with_1002_then_end_stream() {
     })
     .await;
 }
+
+/// RFC 8441 §5: a reset stream (RST_STREAM with CANCEL) is the HTTP/2 form of a TCP reset; the
+/// server's WebSocket ends abnormally (1006), as on a TCP connection that ends without a close.
+#[tokio::test]
+async fn a_reset_stream_ends_the_websocket_abnormally() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let server = tokio::spawn(serve(listener, true));
+        let example::Opened { mut ws, driver, .. } = open(addr, PATH, &[]).await.unwrap();
+        ws.send_text("hi").await.unwrap();
+        // The server's ping and the echo, in some order.
+        let mut seen = vec![ws.next().await.unwrap(), ws.next().await.unwrap()];
+        seen.sort_by_key(|m| matches!(m, Message::Text(_)));
+        assert_eq!(
+            seen,
+            [
+                Message::Ping(SERVER_PING.to_vec()),
+                Message::Text("hi".into())
+            ]
+        );
+        let abandoned = ws.abort();
+        assert_eq!(abandoned.code, CloseCode::ABNORMAL);
+        assert!(ws.conn.is_closed());
+        drop(ws);
+        driver.await.unwrap().unwrap();
+        let server = server.await.unwrap().unwrap();
+        assert_eq!(server.echoed, [Message::Text("hi".into())]);
+        assert_eq!(server.reset, Some(u32::from(h2::Reason::CANCEL)));
+        assert_eq!(
+            server.outcome,
+            Some(CloseOutcome {
+                clean: false,
+                code: CloseCode::ABNORMAL
+            })
+        );
+        assert!(!server.counts.end_stream_sent);
+    })
+    .await;
+}
