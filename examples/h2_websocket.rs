@@ -34,7 +34,7 @@ use rand_core::{OsRng, TryRngCore, UnwrapErr};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use wsmachine::connection::{Endpoint, MIN_RECEIVE_BUFFER};
+use wsmachine::connection::{Endpoint, TimedOut, MIN_RECEIVE_BUFFER};
 use wsmachine::handshake::h2::{
     check_enable_connect_protocol, parse_connect, validate_response, ConnectRequest, H2Error,
 };
@@ -152,7 +152,16 @@ pub enum Message {
     /// The peer reset the stream (RST_STREAM; RFC 8441 §5: CANCEL stands for a TCP reset):
     /// the reason, and how the WebSocket ended (1006 unless the close handshake was done).
     Reset(u32, CloseOutcome),
+    /// The close handshake did not finish within the close timeout: we reset the stream
+    /// (CANCEL), and this is how the WebSocket ended.
+    TimedOut(CloseOutcome),
 }
+
+/// How a WebSocket ends when no close frame came (RFC 6455 §7.1.5).
+const ABNORMAL: CloseOutcome = CloseOutcome {
+    clean: false,
+    code: CloseCode::ABNORMAL,
+};
 
 /// What one side counted on its stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,6 +190,10 @@ pub struct H2WebSocket<E: Endpoint> {
     rx: Vec<u8>,
     /// The data message being reassembled.
     message: Option<(DataKind, Vec<u8>)>,
+    /// Time zero of the connection's clock.
+    start: tokio::time::Instant,
+    /// The peer reset the stream (the reason) while we were sending: reported by `next`.
+    reset: Option<u32>,
     /// The connection refused input: what arrives from now on is only given back to the
     /// window, until END_STREAM.
     failed: bool,
@@ -197,16 +210,29 @@ impl<E: Endpoint> H2WebSocket<E> {
             recv,
             rx: Vec::new(),
             message: None,
+            start: tokio::time::Instant::now(),
+            reset: None,
             failed: false,
             counts: Counts::default(),
         }
     }
 
     /// Sends `bytes` as DATA within the stream's send capacity, and ends our half of the
-    /// stream (END_STREAM, RFC 8441 §5) once the WebSocket is closed.
+    /// stream (END_STREAM, RFC 8441 §5) once the WebSocket is closed. When the peer has reset
+    /// the stream the bytes are dropped and [`next`](Self::next) reports the reset.
     async fn transmit(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        match self.transmit_data(bytes).await {
+            Err(Failure::H2(e)) if e.is_reset() && e.is_remote() => {
+                self.reset = Some(e.reason().map_or(0, u32::from));
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn transmit_data(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         let end = self.conn.is_closed();
-        if self.counts.end_stream_sent || (bytes.is_empty() && !end) {
+        if self.reset.is_some() || self.counts.end_stream_sent || (bytes.is_empty() && !end) {
             return Ok(());
         }
         let mut data = Bytes::copy_from_slice(bytes);
@@ -348,8 +374,27 @@ impl<E: Endpoint> H2WebSocket<E> {
         }
     }
 
+    /// Milliseconds since the stream was set up: the connection's clock.
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The next DATA (or the end of the stream), or `None` when the connection's timer
+    /// ([`Connection::poll_timeout`]) is due first.
+    async fn data_or_timer(&mut self) -> Option<Option<Result<Bytes, h2::Error>>> {
+        match self.conn.poll_timeout() {
+            None => Some(self.recv.data().await),
+            Some(at) => {
+                let due = self.start + Duration::from_millis(at);
+                tokio::time::timeout_at(due, self.recv.data()).await.ok()
+            }
+        }
+    }
+
     /// Waits for the next whole message, control frame or the end of the peer's stream, and
-    /// sends what the connection owes in the meantime (pongs, the close reply).
+    /// sends what the connection owes in the meantime (pongs, the close reply, the keepalive
+    /// ping). The connection's timers run on tokio's clock: keepalive when configured, and the
+    /// close deadline, after which the stream is reset (CANCEL: the peer never closed).
     pub async fn next(&mut self) -> Result<Message, Failure> {
         for _ in 0..MAX_ROUNDS {
             let processed = self.process();
@@ -360,7 +405,18 @@ impl<E: Endpoint> H2WebSocket<E> {
             if let Some(message) = processed? {
                 return Ok(message);
             }
-            match self.recv.data().await {
+            if let Some(reason) = self.reset {
+                return Ok(Message::Reset(reason, self.conn.receive_eof()));
+            }
+            let Some(data) = self.data_or_timer().await else {
+                if self.conn.handle_timeout(self.now()) == Some(TimedOut::Close) {
+                    self.send.send_reset(h2::Reason::CANCEL);
+                    let outcome = self.conn.close_outcome();
+                    return Ok(Message::TimedOut(outcome.unwrap_or(ABNORMAL)));
+                }
+                continue;
+            };
+            match data {
                 Some(Err(e)) if e.is_reset() && e.is_remote() => {
                     let reason = e.reason().map_or(0, u32::from);
                     return Ok(Message::Reset(reason, self.conn.receive_eof()));
@@ -724,6 +780,10 @@ async fn echo(ws: &mut H2WebSocket<Server>, report: &mut ServerReport) -> Result
                 report.reset = Some(reason);
                 report.outcome = Some(outcome);
                 return Ok(());
+            }
+            Message::TimedOut(outcome) => {
+                report.outcome = Some(outcome);
+                return Err(Failure::Timeout("the close handshake"));
             }
         }
     }

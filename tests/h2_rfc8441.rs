@@ -11,6 +11,7 @@
 mod example;
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -124,6 +125,7 @@ async fn websocket_over_an_h2_stream_end_to_end() {
 /// the helpers (no subprotocol), and the task that drives the HTTP/2 connection.
 async fn accept_websocket(
     listener: TcpListener,
+    config: Config,
 ) -> Result<(H2WebSocket<Server>, JoinHandle<()>), Failure> {
     let (tcp, _) = step("TCP accept", async { Ok(listener.accept().await?) }).await?;
     let mut connection = step("HTTP/2 handshake", async {
@@ -149,11 +151,7 @@ async fn accept_websocket(
         accept_response(&out[..n])?
     };
     let send = respond.send_response(response, false)?;
-    let ws = H2WebSocket::new(
-        Connection::server(Config::DEFAULT),
-        send,
-        request.into_body(),
-    );
+    let ws = H2WebSocket::new(Connection::server(config), send, request.into_body());
     Ok((ws, driver))
 }
 
@@ -189,7 +187,7 @@ async fn until_end(
 /// for the client's close reply (only then is the WebSocket closed); the client's END_STREAM
 /// goes out in the same DATA write as that reply. Returns what it received.
 async fn serve_and_close_first(listener: TcpListener) -> Result<Vec<Message>, Failure> {
-    let (mut ws, driver) = accept_websocket(listener).await?;
+    let (mut ws, driver) = accept_websocket(listener, Config::DEFAULT).await?;
     step("send text", ws.send_text("welcome")).await?;
     step("send close", ws.send_close(CloseCode::GOING_AWAY, "bye")).await?;
     assert!(
@@ -337,7 +335,7 @@ async fn a_violation_on_the_stream_is_answered_with_1002_then_end_stream() {
     bounded(async {
         let (listener, addr) = listen().await.unwrap();
         let server = tokio::spawn(async move {
-            let (mut ws, driver) = accept_websocket(listener).await?;
+            let (mut ws, driver) = accept_websocket(listener, Config::DEFAULT).await?;
             let violation = step("the violation", ws.next()).await.err();
             assert!(
                 matches!(
@@ -409,6 +407,97 @@ async fn a_reset_stream_ends_the_websocket_abnormally() {
             })
         );
         assert!(!server.counts.end_stream_sent);
+    })
+    .await;
+}
+
+/// The connection's timers run over the stream too: a server with keepalive pings a quiet
+/// client, whose connection answers with a pong on its own.
+#[tokio::test]
+async fn keepalive_pings_cross_the_stream_and_are_answered() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let config = Config {
+            keepalive_interval: NonZeroU32::new(100),
+            ..Config::DEFAULT
+        };
+        let server = tokio::spawn(async move {
+            let (mut ws, driver) = accept_websocket(listener, config).await?;
+            let pong = step("the keepalive pong", ws.next()).await?;
+            let (rest, _) = until_end(ws, driver, 3).await?;
+            Ok::<_, Failure>((pong, rest))
+        });
+        let example::Opened { mut ws, driver, .. } = open(addr, PATH, &[]).await.unwrap();
+        let Message::Ping(payload) = ws.next().await.unwrap() else {
+            panic!("expected the keepalive ping");
+        };
+        ws.send_close(CloseCode::NORMAL, "").await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap(),
+            Message::Close(1000, String::new())
+        );
+        assert_eq!(ws.next().await.unwrap(), Message::End(CLEAN));
+        drop(ws);
+        driver.await.unwrap().unwrap();
+        let (pong, rest) = server.await.unwrap().unwrap();
+        assert_eq!(pong, Message::Pong(payload));
+        assert_eq!(
+            rest,
+            [Message::Close(1000, String::new()), Message::End(CLEAN)]
+        );
+    })
+    .await;
+}
+
+/// A peer that never answers our close: at the close deadline the connection is closed and
+/// the stream reset (CANCEL), not left open.
+#[tokio::test]
+async fn the_close_deadline_resets_a_stream_whose_peer_never_answers() {
+    bounded(async {
+        let (listener, addr) = listen().await.unwrap();
+        let config = Config {
+            close_timeout: NonZeroU32::new(200),
+            ..Config::DEFAULT
+        };
+        let server = tokio::spawn(async move {
+            let (mut ws, driver) = accept_websocket(listener, config).await?;
+            ws.send_close(CloseCode::NORMAL, "").await?;
+            let started = std::time::Instant::now();
+            let ended = step("the close deadline", ws.next()).await?;
+            let waited = started.elapsed();
+            assert!(ws.conn.is_closed());
+            drop(ws);
+            Ok::<_, Failure>((ended, waited, driver))
+        });
+        let example::Opened { mut ws, driver, .. } = open(addr, PATH, &[]).await.unwrap();
+        // The client reads nothing until the server has given up.
+        let (ended, waited, server_driver) = server.await.unwrap().unwrap();
+        assert_eq!(
+            ended,
+            Message::TimedOut(CloseOutcome {
+                clean: false,
+                code: CloseCode::ABNORMAL
+            })
+        );
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        // The close frame may still be delivered before the reset; the reset ends it. Our
+        // side of the handshake is complete only if the close came (and we replied).
+        let mut closed = false;
+        for _ in 0..2 {
+            match ws.next().await {
+                Ok(Message::Close(1000, _)) if !closed => closed = true,
+                Ok(Message::Reset(reason, outcome)) => {
+                    assert_eq!(reason, u32::from(h2::Reason::CANCEL));
+                    assert_eq!(outcome.clean, closed, "{outcome:?}");
+                    break;
+                }
+                other => panic!("expected the close or the reset, got {other:?}"),
+            }
+        }
+        assert!(ws.conn.is_closed());
+        drop(ws);
+        driver.await.unwrap().unwrap();
+        server_driver.await.unwrap();
     })
     .await;
 }
