@@ -896,7 +896,6 @@ fn check(ok: bool, what: &str) -> bool {
     ok
 }
 
-#[allow(dead_code)]
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut all = true;
