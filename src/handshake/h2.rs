@@ -10,14 +10,23 @@
 //! # With an HTTP/2 library
 //!
 //! 1. The server advertises `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1` (RFC 8441 §3); in the `h2`
-//!    crate, `server::Builder::enable_connect_protocol()`. A client waits for the peer's setting
-//!    (`h2::client::SendRequest::is_extended_connect_protocol_enabled()`) before sending.
+//!    crate, `server::Builder::enable_connect_protocol()`. A client waits for the server's
+//!    SETTINGS, then checks the value with [`check_enable_connect_protocol`] before it sends
+//!    an extended CONNECT. `h2`'s client handshake does not wait for the server's SETTINGS, and
+//!    `h2::client::SendRequest::is_extended_connect_protocol_enabled()` is `false` until they
+//!    are applied; a PING round trip (`h2::client::Connection::ping_pong`) waits for them,
+//!    since a server's first frame is its SETTINGS (RFC 9113 §3.4).
 //! 2. Client: [`ConnectRequest::write_fields`] gives the request fields; put them into the
 //!    library's request (with `h2`, method `CONNECT`, the URI from scheme/authority/path, the
-//!    `h2::ext::Protocol` extension set to `websocket`, and the regular fields as headers).
-//!    Check the response with [`validate_response`].
+//!    `h2::ext::Protocol` extension set to `websocket`, and the regular fields as headers;
+//!    `h2` orders the pseudo-headers itself). Check the response with [`validate_response`],
+//!    giving it `:status` as text (`http::StatusCode::as_str`).
 //! 3. Server: pass the request's fields, lowercase names as HTTP/2 requires, to
 //!    [`parse_connect`]; answer with [`Connect::response_fields`], or with a 400 on an error.
+//!    `h2` hands over no pseudo-header as a field: rebuild them, `:method` from the method,
+//!    `:protocol` from the `h2::ext::Protocol` request extension, `:scheme`, `:path` and
+//!    `:authority` from the URI, then every header (`HeaderValue::to_str`; a value that is
+//!    not visible ASCII cannot be a WebSocket field, so refuse the request).
 //! 4. From then on the stream's DATA bytes are the WebSocket byte stream: feed received DATA to
 //!    the connection unchanged, and send what it writes as DATA. Closing the WebSocket ends the
 //!    stream (END_STREAM), not the HTTP/2 connection.
@@ -54,6 +63,12 @@ pub enum H2Error {
     Extensions,
     /// The response status is not 2xx; the code is given (0 if missing or not a number).
     Status(u16),
+    /// The server did not enable the extended CONNECT protocol: its
+    /// `SETTINGS_ENABLE_CONNECT_PROTOCOL` is absent or 0 (RFC 8441 §3), so no extended
+    /// CONNECT may be sent to it.
+    ConnectProtocolDisabled,
+    /// A `SETTINGS_ENABLE_CONNECT_PROTOCOL` value other than 0 or 1 (RFC 8441 §3).
+    InvalidSetting(u32),
 }
 
 impl fmt::Display for H2Error {
@@ -68,11 +83,41 @@ impl fmt::Display for H2Error {
             Self::Subprotocol => "invalid or unoffered subprotocol",
             Self::Extensions => "invalid or unoffered extension",
             Self::Status(_) => "response status is not 2xx",
+            Self::ConnectProtocolDisabled => {
+                "the server did not enable the extended CONNECT protocol \
+                 (SETTINGS_ENABLE_CONNECT_PROTOCOL)"
+            }
+            Self::InvalidSetting(_) => "SETTINGS_ENABLE_CONNECT_PROTOCOL is not 0 or 1",
         })
     }
 }
 
 impl core::error::Error for H2Error {}
+
+/// The identifier of the `SETTINGS_ENABLE_CONNECT_PROTOCOL` parameter (RFC 8441 §3, §9.1).
+pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
+
+/// A client's check of the server's `SETTINGS_ENABLE_CONNECT_PROTOCOL` (RFC 8441 §3) before
+/// it sends an extended CONNECT: `value` is the parameter the server sent in its SETTINGS,
+/// `None` when they did not carry it. Call it once the server's SETTINGS have arrived.
+///
+/// With the `h2` crate, which only says whether the value is nonzero:
+/// `check_enable_connect_protocol(Some(u32::from(send_request.is_extended_connect_protocol_enabled())))`.
+///
+/// ```
+/// use wsmachine::handshake::h2::{check_enable_connect_protocol, H2Error};
+/// assert_eq!(check_enable_connect_protocol(Some(1)), Ok(()));
+/// assert_eq!(check_enable_connect_protocol(None), Err(H2Error::ConnectProtocolDisabled));
+/// assert_eq!(check_enable_connect_protocol(Some(0)), Err(H2Error::ConnectProtocolDisabled));
+/// assert_eq!(check_enable_connect_protocol(Some(2)), Err(H2Error::InvalidSetting(2)));
+/// ```
+pub const fn check_enable_connect_protocol(value: Option<u32>) -> Result<(), H2Error> {
+    match value {
+        Some(1) => Ok(()),
+        None | Some(0) => Err(H2Error::ConnectProtocolDisabled),
+        Some(other) => Err(H2Error::InvalidSetting(other)),
+    }
+}
 
 /// Copies `fields` into `out`, or says how many pairs are needed.
 fn put_fields<'o>(
@@ -382,6 +427,25 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_setting() {
+        assert_eq!(SETTINGS_ENABLE_CONNECT_PROTOCOL, 8);
+        assert_eq!(check_enable_connect_protocol(Some(1)), Ok(()));
+        for (value, err) in [
+            (None, H2Error::ConnectProtocolDisabled),
+            (Some(0), H2Error::ConnectProtocolDisabled),
+            (Some(2), H2Error::InvalidSetting(2)),
+            (Some(u32::MAX), H2Error::InvalidSetting(u32::MAX)),
+        ] {
+            assert_eq!(check_enable_connect_protocol(value), Err(err));
+        }
+        let message = std::string::ToString::to_string(&H2Error::ConnectProtocolDisabled);
+        assert!(
+            message.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn request_round_trip() {
