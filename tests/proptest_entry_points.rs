@@ -12,6 +12,8 @@ mod drive;
 #[allow(dead_code)]
 #[path = "../fuzz/src/handshake.rs"]
 mod fuzz_handshake;
+#[path = "../fuzz/src/stream.rs"]
+mod stream;
 
 use httparse::EMPTY_HEADER;
 use proptest::prelude::*;
@@ -230,7 +232,35 @@ proptest! {
         drive::connection_client(&data);
         fuzz_handshake::server(&data);
         fuzz_handshake::client(&data);
+        stream::driver_server(&data);
         let _ = wsmachine::CloseFrame::parse(&data);
+    }
+
+    #[test]
+    fn the_stream_driver_survives_any_frames_after_a_valid_upgrade(
+        flags in any::<u8>(),
+        seed in any::<u8>(),
+        frames in proptest::collection::vec(
+            (any::<u8>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..140)),
+            0..8,
+        ),
+    ) {
+        let mut data = vec![flags, seed];
+        data.extend_from_slice(
+            b"GET /chat?a=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
+        );
+        for (b0, masked, payload) in &frames {
+            data.push(*b0);
+            let mask_bit = if *masked { 0x80 } else { 0 };
+            data.push(mask_bit | payload.len().min(125) as u8);
+            if *masked {
+                data.extend_from_slice(&[1, 2, 3, 4]);
+            }
+            data.extend_from_slice(&payload[..payload.len().min(125)]);
+        }
+        stream::driver_server(&data);
     }
 
     #[test]

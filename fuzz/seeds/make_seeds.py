@@ -106,6 +106,19 @@ def main():
     write("handshake_client", "redirect", b"\x00\x00\x00\x00HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n")
     write("handshake_client", "h2_response", b"\x00\x00\x00\x00:status: 200\n"
           b"sec-websocket-protocol: chat\nsec-websocket-extensions: x-test\n")
+    # driver_server: flags, seed, then an upgrade request and masked frames (stream.rs).
+    upgrade = (b"GET /chat?a=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+               b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n")
+    m = lambda op, p=b"", fin=True: frame(op, p, fin=fin, masked=True)
+    write("driver_server", "echo_text", b"\x10\x03" + upgrade + m(0x1, b"hello") + m(0x8, b"\x03\xe8"))
+    write("driver_server", "ping_close", b"\x00\x07" + upgrade + m(0x9, b"p") + m(0x8))
+    write("driver_server", "fragments", b"\x50\x01" + upgrade + m(0x1, b"he", fin=False) + m(0x9)
+          + m(0x0, b"llo"))
+    write("driver_server", "refused", b"\x01\x05" + upgrade)
+    write("driver_server", "rejected", b"\x02\x09" + upgrade)
+    write("driver_server", "keepalive", b"\x20\x02" + upgrade)
+    write("driver_server", "unmasked", b"\x10\x04" + upgrade + b"\x81\x05hello")
     # roundtrip: raw bytes for `arbitrary`; any bytes decode to some input.
     write("roundtrip", "empty", b"")
     write("roundtrip", "text", b"\x01\x07\x03\x00\x05Hello\x01")

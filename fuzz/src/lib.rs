@@ -2,3 +2,4 @@
 
 pub mod drive;
 pub mod handshake;
+pub mod stream;
