@@ -14,18 +14,28 @@
 //! | [`wire`] | §5.2, §5.3, §5.5.1 | stateless frame headers, masking, close payloads |
 //! | [`utf8`] | §8.1 | incremental UTF-8 validation that fails on the first bad byte |
 //! | [`handshake`] | §4 (and RFC 8441) | the opening handshake, client and server |
-//! | [`connection`] | §5–§7 | the state machine: [`Connection`] |
+//! | [`connection`] | §5–§7, §10.4 | the state machine: [`Connection`], one [`State`]; rate limits |
 //! | [`message`] | §5.4 | optional whole-message reassembly into caller storage |
 //! | [`reconnect`] | §7.2.3 | a client's reconnect backoff: full jitter, reset, Retry-After |
 //! | [`error`] | §7.4 | error types and their one mapping to close codes |
-//! | [`io`] | — | thin blocking and async adapters over `embedded-io` (feature-gated) |
+//! | [`io`] | §4–§7 | the public stream driver [`io::Driver`] (no feature), and the blocking and async adapters over `embedded-io` (features) |
+//!
+//! # Call order
+//!
+//! With a [`Connection`] alone (the bytes moved by hand, as below): `receive` what arrived,
+//! drop the `consumed` bytes, handle the event; `send_*` your frames (what the connection owes,
+//! a pong or a close reply, is written first into the same buffer); a loop that only receives
+//! calls `poll_transmit` instead; `handle_timeout(now)` at `poll_timeout()`; stop at
+//! [`State::Closed`]. With a byte stream, [`io::Driver::poll`] runs that loop and both
+//! handshakes and says what to read and write, for blocking and non-blocking sockets alike
+//! (see [`io`]).
 //!
 //! # Example
 //!
 //! A client and a server exchange a message and close, with bytes passed by hand:
 //!
 //! ```
-//! use wsmachine::{CloseCode, Config, Connection, Event, DataChunk};
+//! use wsmachine::{CloseCode, Config, Connection, Event, DataChunk, State};
 //! # struct Counter(u32);
 //! # impl rand_core::RngCore for Counter {
 //! #     fn next_u32(&mut self) -> u32 { self.0 = self.0.wrapping_mul(1664525).wrapping_add(1013904223); self.0 }
@@ -45,7 +55,7 @@
 //! let received = server.receive(&mut wire[..n])?;
 //! assert!(matches!(received.event, Some(Event::Close(_))));
 //! let n = server.poll_transmit(&mut wire)?; // the close reply the server owes
-//! assert!(server.is_closed());
+//! assert_eq!(server.state(), State::Closed);
 //! client.receive(&mut wire[..n])?;
 //! assert!(client.is_closed());
 //! # Ok::<(), Box<dyn std::error::Error>>(())

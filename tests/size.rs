@@ -22,3 +22,12 @@ fn connection_state_fits_in_256_bytes() {
     // The client holds its RNG: at most the RNG plus alignment more than the server.
     assert!(client <= server + 16 + 8, "{client} vs {server}");
 }
+
+#[test]
+fn the_optional_helpers_are_small_too() {
+    let limiter = size_of::<wsmachine::connection::RateLimiter>();
+    let backoff = size_of::<wsmachine::reconnect::Reconnect>();
+    println!("size_of::<RateLimiter>() = {limiter}, size_of::<Reconnect>() = {backoff}");
+    assert!(limiter <= 112, "RateLimiter is {limiter} bytes");
+    assert!(backoff <= 64, "Reconnect is {backoff} bytes");
+}

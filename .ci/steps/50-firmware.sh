@@ -58,6 +58,6 @@ for line in "handshake: server got Request" "binary: client->server 4096 bytes" 
 done
 run "vectors (defmt)" "$ELF_DEFMT/vectors" "vectors: all groups passed" defmt
 
-# Fails the step when a path costs more than 8 KiB of flash, adds .data/.bss, or Connection
+# Fails the step when a path costs more than its flash budget (size-report.sh), adds .data/.bss, or Connection
 # outgrows 256 bytes.
 ./size-report.sh

@@ -125,7 +125,11 @@ impl From<ReceiveError> for Limited {
     }
 }
 
-/// Counts what a peer sends against [`RateLimits`]; see the [module docs](self).
+/// Counts what a peer sends against [`RateLimits`]: data messages at their first chunk,
+/// payload bytes, control frames, each in its own token bucket on the caller's clock. A
+/// separate value beside the [`Connection`], so a connection without limits pays nothing.
+/// Per-address limits (connections or handshakes per client IP) belong above the crate, where
+/// the addresses are known.
 ///
 /// ```
 /// use wsmachine::connection::{Limit, Limited, OnExceed, RateLimit, RateLimiter, RateLimits};
