@@ -16,6 +16,7 @@
 //! | [`handshake`] | §4 (and RFC 8441) | the opening handshake, client and server |
 //! | [`connection`] | §5–§7 | the state machine: [`Connection`] |
 //! | [`message`] | §5.4 | optional whole-message reassembly into caller storage |
+//! | `extensions` | §9 (RFC 7692) | permessage-deflate: negotiation, inflate into caller storage (feature `deflate`) |
 //! | [`reconnect`] | §7.2.3 | a client's reconnect backoff: full jitter, reset, Retry-After |
 //! | [`error`] | §7.4 | error types and their one mapping to close codes |
 //! | [`io`] | — | thin blocking and async adapters over `embedded-io` (feature-gated) |
@@ -64,6 +65,8 @@
 
 pub mod connection;
 pub mod error;
+#[cfg(feature = "deflate")]
+pub mod extensions;
 pub mod handshake;
 pub mod io;
 pub mod message;
