@@ -6,6 +6,10 @@
 //! back-references read and the place where decompressed bytes appear. Each call writes at
 //! most up to the end of the ring, so its output is one contiguous slice of the window, handed
 //! out before the next call overwrites it.
+//!
+//! A back-reference longer than the window is corrupt data (a peer that breaks the agreed
+//! `*_max_window_bits`); one that reaches before the start of the stream but within the window
+//! reads whatever the window held, as RFC 1951 leaves it undefined.
 
 use core::fmt;
 use core::ops::Range;

@@ -239,7 +239,10 @@ fn answer(config: &DeflateConfig, offer: &DeflateParams) -> Option<DeflateParams
     };
     Some(DeflateParams {
         server_no_context_takeover: offer.server_no_context_takeover || config.no_context_takeover,
-        client_no_context_takeover: config.peer_no_context_takeover,
+        // Echoed when offered: the client resets anyway (§7.1.1.2), and both sides then
+        // describe the same agreement.
+        client_no_context_takeover: offer.client_no_context_takeover
+            || config.peer_no_context_takeover,
         server_max_window_bits,
         client_max_window_bits,
     })
@@ -376,8 +379,10 @@ impl ClientOffer {
                 return Err(NegotiationError::Repeated);
             }
             self.check(&params)?;
-            // Our own limit stands when the answer leaves it out or names a larger one.
+            // Our own limit stands when the answer leaves it out or names a larger one, and so
+            // does our own wish to reset (§7.1.1.2: an offered hint binds the client).
             let mut params = params;
+            params.client_no_context_takeover |= self.offer.client_no_context_takeover;
             if let ClientMaxWindowBits::Bits(offered) = self.offer.client_max_window_bits {
                 let bits = match params.client_max_window_bits {
                     ClientMaxWindowBits::Bits(bits) => min(bits, offered),
