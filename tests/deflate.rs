@@ -606,3 +606,56 @@ fn the_server_picks_and_the_receiver_follows() {
     let c = agreed.connection_config(Config::DEFAULT);
     assert_eq!(c.allowed_rsv, RSV1);
 }
+
+/// Found by `deflate_inflate`: a streamed compressor's first fragment may be empty (it holds
+/// back its last four bytes), and an empty compressed frame is no corrupt data.
+#[test]
+fn empty_compressed_fragments_are_fine() {
+    let (mut server, agreed) = server_with(DeflateParams::default());
+    let mut window = vec![0u8; 1 << 15];
+    let mut receiver = Receiver::new(&mut window, &agreed, 1 << 20).unwrap();
+    let mut wire = frame(false, 4, 0x2, KEY, b"");
+    wire.extend(frame(false, 0, 0x0, KEY, &[0xf2, 0x48, 0xcd]));
+    wire.extend(frame(false, 0, 0x0, KEY, b""));
+    wire.extend(frame(true, 0, 0x0, KEY, &[0xc9, 0xc9, 0x07, 0x00]));
+    // An empty message: only the tail, 00 00 ff ff, is inflated.
+    wire.extend(frame(true, 4, 0x1, KEY, b""));
+    wire.extend(frame(true, 4, 0x1, KEY, &[0x00]));
+    for cut in [1, 4, usize::MAX] {
+        let mut s = server.clone();
+        let mut window = vec![0u8; 1 << 15];
+        let mut r = Receiver::new(&mut window, &agreed, 1 << 20).unwrap();
+        let (got, error) = receive_all(&mut r, &mut s, &wire, cut);
+        assert_eq!(error, None, "cut {cut}");
+        assert_eq!(
+            got,
+            [
+                (DataKind::Binary, b"Hello".to_vec()),
+                (DataKind::Text, Vec::new()),
+                (DataKind::Text, Vec::new())
+            ]
+        );
+    }
+    // Our compressor never sends an empty payload for an empty message.
+    let mut out = [0u8; 16];
+    let mut c = Compressor::new(&Agreed::new(DeflateParams::default(), Role::Client), 6);
+    let empty = c.compress_message(b"", &mut out).unwrap().to_vec();
+    assert!(!empty.is_empty());
+    let mut wire = frame(true, 4, 0x1, KEY, &empty);
+    wire.extend(frame(
+        true,
+        4,
+        0x1,
+        KEY,
+        c.compress_message(b"Hello", &mut out).unwrap(),
+    ));
+    let (got, error) = receive_all(&mut receiver, &mut server, &wire, 2);
+    assert_eq!(error, None);
+    assert_eq!(
+        got,
+        [
+            (DataKind::Text, Vec::new()),
+            (DataKind::Text, b"Hello".to_vec())
+        ]
+    );
+}

@@ -141,6 +141,8 @@ struct Message {
     started: bool,
     /// Decompressed bytes so far.
     size: u64,
+    /// Some compressed byte has been inflated.
+    fed: bool,
     utf8: Utf8Validator,
 }
 
@@ -289,6 +291,7 @@ impl<'w> Receiver<'w> {
             kind,
             started: false,
             size: 0,
+            fed: false,
             utf8: Utf8Validator::new(),
         });
     }
@@ -306,7 +309,12 @@ impl<'w> Receiver<'w> {
         compressed: &[u8],
         offset: usize,
     ) -> Result<Received<'a>, InflateError> {
-        if compressed.is_empty() && self.pending > 0 {
+        if compressed.is_empty() {
+            // An empty frame (the last one may be, after a compressor's final flush), or
+            // pending payload not presented yet.
+            if self.pending == 0 && self.pending_last {
+                self.tail = Some(0);
+            }
             return Ok(Received {
                 consumed: offset,
                 event: None,
@@ -316,6 +324,9 @@ impl<'w> Receiver<'w> {
             self.failed = true;
             return Err(InflateError::Corrupt);
         };
+        if let Some(message) = self.message.as_mut() {
+            message.fed = true;
+        }
         // After a BFINAL block the rest of the message is not DEFLATE data: it is dropped.
         let used = if step.stop == Stop::Ended {
             compressed.len()
@@ -340,7 +351,16 @@ impl<'w> Receiver<'w> {
 
     /// Feeds the tail after the message's last frame and drains the output; every call hands
     /// out a chunk, the last one with `last` set.
+    ///
+    /// A message with no compressed byte at all is taken as empty, without the tail: the tail
+    /// alone is an unfinished stored block, which would swallow the next message. Compressors
+    /// send `00` for an empty message, but one that skips the empty block loses nothing.
     fn finish_message(&mut self) -> Result<Received<'_>, InflateError> {
+        if self.message.is_some_and(|m| !m.fed) {
+            self.tail = None;
+            let event = self.chunk(0..0, true)?;
+            return Ok(Received { consumed: 0, event });
+        }
         let fed = usize::from(self.tail.unwrap_or(4));
         let rest = TAIL.get(fed..).unwrap_or_default();
         let Ok(step) = self.inflater.inflate(rest, self.allowance()) else {
