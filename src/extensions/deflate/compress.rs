@@ -245,3 +245,55 @@ impl Compressor {
         self.flushed = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::Role;
+    use crate::extensions::deflate::DeflateParams;
+
+    fn agreed() -> Agreed {
+        Agreed::new(DeflateParams::default(), Role::Client)
+    }
+
+    #[test]
+    fn streaming_through_one_byte_outputs_gives_the_whole_message_bytes() {
+        let message = b"Hello, Hello, Hello! permessage-deflate streams in pieces.".repeat(20);
+        let mut whole = Compressor::new(&agreed(), 6);
+        let mut buf = [0u8; 4096];
+        let expected = whole.compress_message(&message, &mut buf).unwrap().to_vec();
+        let mut streamed = Compressor::new(&agreed(), 6);
+        let mut got = Vec::new();
+        let mut at = 0;
+        loop {
+            let end = (at + 37).min(message.len());
+            let mut out = [0u8; 1];
+            let c = streamed
+                .compress(&message[at..end], end == message.len(), &mut out)
+                .unwrap();
+            at += c.consumed;
+            got.extend_from_slice(&out[..c.written]);
+            if c.done {
+                break;
+            }
+        }
+        assert_eq!(got, expected);
+        assert!(!got.ends_with(&TAIL), "the tail is stripped");
+    }
+
+    #[test]
+    fn a_too_small_buffer_says_how_much_and_resets() {
+        let mut c = Compressor::new(&agreed(), 6);
+        let mut small = [0u8; 3];
+        assert_eq!(
+            c.compress_message(b"Hello", &mut small),
+            Err(CompressError::BufferTooSmall { needed: 7 })
+        );
+        let mut out = [0u8; 16];
+        // Reset: the next "Hello" does not refer back to the one that was not sent.
+        assert_eq!(
+            c.compress_message(b"Hello", &mut out).unwrap(),
+            [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+        );
+    }
+}

@@ -24,6 +24,8 @@
 //! the problem); zlib's matches reach back at most `2^bits - 262` bytes, so a zlib peer at 9
 //! bits still fits a 256-byte window. This crate accepts 8 as the RFC allows; its own
 //! compressor never reaches back further than the agreed window (see the `compress` module).
+//! A zlib-based server may decline an offer of `server_max_window_bits=8`, so a device that
+//! wants compression asks for 9 (512 bytes) rather than 8.
 
 use core::fmt;
 
@@ -416,5 +418,57 @@ impl ClientOffer {
             return Err(NegotiationError::ContextTakeoverRefused);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_sizes_outside_8_to_15_are_clamped() {
+        let odd = DeflateConfig {
+            receive_window_bits: 3,
+            send_window_bits: 200,
+            ..DeflateConfig::DEFAULT
+        };
+        let offer = ClientOffer::new(&odd);
+        assert_eq!(offer.params().server_max_window_bits, Some(8));
+        assert_eq!(
+            offer.params().client_max_window_bits,
+            ClientMaxWindowBits::Supported
+        );
+        let any = DeflateParams {
+            client_max_window_bits: ClientMaxWindowBits::Supported,
+            ..DeflateParams::default()
+        };
+        let answer = answer(&odd.clamped(), &any).unwrap();
+        assert_eq!(answer.client_max_window_bits, ClientMaxWindowBits::Bits(8));
+        assert_eq!(answer.server_max_window_bits, None);
+    }
+
+    #[test]
+    fn each_side_sees_its_own_directions() {
+        let params = DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: false,
+            server_max_window_bits: Some(10),
+            client_max_window_bits: ClientMaxWindowBits::Bits(12),
+        };
+        let server = Agreed::new(params, Role::Server);
+        let client = Agreed::new(params, Role::Client);
+        assert_eq!(server.send(), client.receive());
+        assert_eq!(server.receive(), client.send());
+        assert_eq!(
+            server.send(),
+            Direction {
+                window_bits: 10,
+                no_context_takeover: true
+            }
+        );
+        assert_eq!(server.receive().window_bits, 12);
+        let config = server.connection_config(Config::DEFAULT);
+        assert_eq!(config.allowed_rsv, RSV1);
+        assert_eq!(NegotiationError::Repeated.close_code().0, 1010);
     }
 }

@@ -422,3 +422,43 @@ impl<'w> Receiver<'w> {
         })))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ProtocolError;
+
+    #[test]
+    fn errors_map_to_close_codes() {
+        let cases = [
+            (InflateError::Corrupt, Some(1007)),
+            (InflateError::InvalidUtf8, Some(1007)),
+            (InflateError::TooBig, Some(1009)),
+            (
+                InflateError::Connection(ReceiveError::Protocol(ProtocolError::ReservedBits)),
+                Some(1002),
+            ),
+            (InflateError::Connection(ReceiveError::Closed), None),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.close_code().map(|c| c.0), code, "{e}");
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn shapes_borrow_the_same_bytes_again() {
+        let input = b"xx\x03\xe8bye";
+        let close = Shape::Close(CloseCode::NORMAL, 3).event(input, input.len());
+        assert_eq!(
+            close,
+            Some(Event::Close(CloseFrame {
+                code: CloseCode::NORMAL,
+                reason: "bye"
+            }))
+        );
+        let ping = Shape::Ping(2).event(input, 2);
+        assert_eq!(ping, Some(Event::Ping(b"xx")));
+        assert_eq!(Shape::Nothing.event(input, 0), None);
+    }
+}
