@@ -122,7 +122,8 @@ pub struct Agreed {
 }
 
 impl Agreed {
-    /// The agreement `params` (an answer) describe, seen from `role`.
+    /// The agreement `params` (an answer) describe, seen from `role`. Window sizes outside
+    /// `8..=15` count as the nearest of the two.
     #[must_use]
     pub const fn new(params: DeflateParams, role: Role) -> Self {
         Self { params, role }
@@ -143,7 +144,7 @@ impl Agreed {
     const fn server(&self) -> Direction {
         Direction {
             window_bits: match self.params.server_max_window_bits {
-                Some(bits) => bits,
+                Some(bits) => clamp(bits),
                 None => MAX_WINDOW_BITS,
             },
             no_context_takeover: self.params.server_no_context_takeover,
@@ -153,7 +154,7 @@ impl Agreed {
     const fn client(&self) -> Direction {
         Direction {
             window_bits: match self.params.client_max_window_bits {
-                ClientMaxWindowBits::Bits(bits) => bits,
+                ClientMaxWindowBits::Bits(bits) => clamp(bits),
                 _ => MAX_WINDOW_BITS,
             },
             no_context_takeover: self.params.client_no_context_takeover,
@@ -470,5 +471,16 @@ mod tests {
         let config = server.connection_config(Config::DEFAULT);
         assert_eq!(config.allowed_rsv, RSV1);
         assert_eq!(NegotiationError::Repeated.close_code().0, 1010);
+        // A hand-made agreement with a window size out of range is held to 8..=15.
+        let wild = DeflateParams {
+            server_max_window_bits: Some(200),
+            client_max_window_bits: ClientMaxWindowBits::Bits(0),
+            ..DeflateParams::default()
+        };
+        let wild = Agreed::new(wild, Role::Client);
+        assert_eq!(
+            (wild.receive().window_bits, wild.send().window_bits),
+            (15, 8)
+        );
     }
 }

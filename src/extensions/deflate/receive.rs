@@ -168,7 +168,9 @@ pub struct Receiver<'w> {
 impl<'w> Receiver<'w> {
     /// A receiver for the `agreed` permessage-deflate, inflating into `window` (a power of two
     /// of at least `1 << agreed.receive().window_bits` bytes), that fails the connection with
-    /// 1009 once a message decompresses to more than `max_message_size` bytes.
+    /// 1009 once a message decompresses to more than `max_message_size` bytes. The
+    /// connection's own [`Config`](crate::Config) limits still apply to what arrives: the
+    /// compressed bytes, and plain messages.
     pub fn new(
         window: &'w mut [u8],
         agreed: &Agreed,
