@@ -16,6 +16,7 @@
 //! | [`handshake`] | §4 (and RFC 8441) | the opening handshake, client and server |
 //! | [`connection`] | §5–§7, §10.4 | the state machine: [`Connection`], one [`State`]; rate limits |
 //! | [`message`] | §5.4 | optional whole-message reassembly into caller storage |
+//! | `extensions` | §9 (RFC 7692) | permessage-deflate: negotiation, inflate into caller storage (feature `deflate`) |
 //! | [`reconnect`] | §7.2.3 | a client's reconnect backoff: full jitter, reset, Retry-After |
 //! | [`error`] | §7.4 | error types and their one mapping to close codes |
 //! | [`io`] | §4–§7 | the public stream driver [`io::Driver`] (no feature), and the blocking and async adapters over `embedded-io` (features) |
@@ -74,6 +75,8 @@
 
 pub mod connection;
 pub mod error;
+#[cfg(feature = "deflate")]
+pub mod extensions;
 pub mod handshake;
 pub mod io;
 pub mod message;

@@ -1,0 +1,282 @@
+//! Interop with zlib, the DEFLATE that browsers, Node and Python use: three messages that
+//! zlib 1.2.13 compressed as a permessage-deflate sender does (raw deflate, context takeover,
+//! `Z_SYNC_FLUSH`, the `00 00 ff ff` tail stripped), at 9 window bits (512 bytes) and at 15,
+//! inflated here, the 9-bit ones through a 512-byte window. Made with Python's `zlib`:
+//!
+//! ```text
+//! c = zlib.compressobj(6, zlib.DEFLATED, -bits)
+//! for seed, n in ((1, 3000), (2, 100), (3, 20000)):
+//!     part = c.compress(message(seed, n)) + c.flush(zlib.Z_SYNC_FLUSH); part[:-4]
+//! ```
+
+mod util;
+
+use util::client;
+use wsmachine::extensions::deflate::{Agreed, DeflateParams, Receiver};
+use wsmachine::{Config, DataKind, Event, Role};
+
+/// The messages: words picked by a 31-bit LCG until `n` bytes or more (a `€` among them).
+fn message(seed: u64, n: usize) -> Vec<u8> {
+    let words: [&[u8]; 8] = [
+        b"hello ",
+        b"world ",
+        b"deflate ",
+        b"window ",
+        b"512 ",
+        b"bytes ",
+        "\u{20ac} ".as_bytes(),
+        b"zlib\n",
+    ];
+    let mut x = seed;
+    let mut out = Vec::new();
+    while out.len() < n {
+        x = (x * 1_103_515_245 + 12_345) & 0x7fff_ffff;
+        out.extend_from_slice(words[((x >> 16) % 8) as usize]);
+    }
+    out
+}
+
+const MESSAGES: [(u64, usize); 3] = [(1, 3000), (2, 100), (3, 20000)];
+
+const ZLIB_9: [&str; 3] = [
+    "7c4f5b6a1b4110fccf297485047c201badb16189c01188e433e7f1a97412a7abfa51352bf2b1b333ddf5bcfffd3cddff\
+     7db7cbc77e3eddde7f9e2fb7e577de5ef7e7eb56cfa7ef3fc078f97ddd7e9dfeecef2fdf62141f45303a5cef69546a58\
+     cd112b4117ea6ddbf78b68d71c911fa6642ca2871d9f046ecb44bb44175e4416583592d8d2da7d242ff568cc7315ac77\
+     78d60cfe5027a78da12c4179a69744535bbd732bf53c9385267659d573c9e563adf83f49bcaa6f4d15a9f3c06989f6c6\
+     012bcc27992b861677f306352ea466d6872e1a0b03a37072a493c5c9f14c82f1c2b04deb3189b59725a89fd876c3dc15\
+     8f5b2d642d440183b6d398c6c6092c97c550a8f531d78e49204944585ba263a405e20d368ed08a89e72032762992e90f\
+     ad03b2f8b986466c673e3dc4c152ca966408c838af54639e40147ac9a549caa23950ee4652304faf16680a2d1e5364a4\
+     4d81ac2edd746030c6a1352c37706ecdb01e908850c1769e149b98293be9e9801b879d557d3c81d0c343a3ea49479e53\
+     750cc9b3440236e7493a85800a7f2e9670d89a7601d6bfb4a1f868c66d92aec4d90c234f77e4505bd5a60c88885b6d18\
+     25e1749984365e6385a6de4919097a4d705731034406470df3e13f7519edf1a7abbc938d317c78e536707ceb09d8e3d5\
+     c34ccc01565335a1d5c9c718a1379e713b6faffbf375b33b6013585ac473dc6666cc340ec5362c80b59a24128fbe85a7\
+     1167aac3096956b7006e3865e20b21238dbe94e3ca2c70ef5e99412564ce538979aaee9a167c72787e01",
+    "025906510a9682a9834822bb02ac06e47aa8f9289e009b02b5174304a40900",
+    "848f4b0e1ec70d84f7b9650c298801c15ac480102f7d1e9fca2709aa3eb259ec995f594c4f3759cfbd848bb0b6023f1c\
+     23aa305934f9e28659a5cd87b673eb86531c35bdc3b261fd7fe96272d485386a05883311f61a58e5be02ad1e9c915161\
+     84d2a73b804ecccb8143b5c34f9d8d6f2d7dc5303b91fd6f9c23554f74a757625b3b9ac575e7d8ec9d5a24b281ddbd2f\
+     8ec00e38acda4063f40ccc7c11ea61189d5328aa2c9691a9e6c170f4fdfde75fa7e3c85f4dfa29b0f79901e9519d5bd2\
+     0eb587eb21f4b317277367ab76be37354dd8440faee8409e8427912e19f7d116e6bd1e95ddba4252a4c104119835f002\
+     5d5876fb356628c9c82fa8e3eec03e26554b797c07e329f035ea9ffd7a271c935a2bc4b4d6abbf5dd19c68b13d462b8d\
+     46651c9679aa9ef43173e197a660747bf4a99f99b7ab87132ae37a3507ac5eee97684c90d9c6b9199b8d995c4b2180e9\
+     e54000bbb191aea49b3e4dc1343544cfc814cedd2967e1b75d1394f1b997df7a44df1d4e13fbf8d0ab37fd3f0b5f5cb8\
+     3423c5da5fc55374ac7a32cdb229aa127b6956bf4785bd26de59ae0412ee6fac22efd2c808dcb1f3324f337d7ba908df\
+     0be164d800562b219c4805a61e91429048dc22677cc5d317063faf86a4a41e85018f6efbf69f0dc2c793675c33449418\
+     d907f6aad9ffcf464aaf6f107a1da41e28eb76379ecd369ac48691b74e241e6da264a05b9657782e499f53a24989ec52\
+     1b119d80099234ee0db73f0aacb94b455fc4934e5b4655234e27660d4dc5f4d8824d9ea09aee986fd1858ff8572eb0b3\
+     ba6fadd2ff3b49c9f40892ed84eccf831747cee9519097c8a721088a861bfcc99d8e090677a9197c6681e69e89e5a0bc\
+     1fa5995c415845a5945ceea1edb9df47b236e9344b0362b67483ad6ba4ea46fa2250843d8416bb01a24ee346f12ad3cc\
+     51f1a3258127cf65ce62e9c992f1e41ee847b75eecc29b4498fd9290be796564ce681221d3a1c65716a94d9d9c2286c2\
+     546c84fd72d0a5bc28472b787036ccf41439712d74ff5b78954b67c21d1b7dbd8a048fe0fa84854e9279df9bd9a3c9ae\
+     d26cbb156003a247a8746a472b86ef2bb810ca5c000462d0388d5ecbea5b8a7eb4ec04b8850f2c1d489e5edda2df2006\
+     67456b5bf0df5fbf7dfb6e029032630c8ebbd1d791c940252f214ca693bed0091fceb30fa96c597a884fa588ba10ea17\
+     d35649f8ca590f7ebffcf7f7afff0913894d13bd4e5a046fd8098d5ef614a8d7ab1fd07e1221e296510a8219d79c269f\
+     bb55d23d6435fec40b36368f68ec32594873aa29ecc279c095f989179b4e3a156b31b684612966407d62df4eeb677e5b\
+     4488d58453aa8dc4b174cd5a3177f2279809a702df378924a60a222b98be7ab273682cda76bf2429d6de9a366e215b71\
+     795c3f77104b1fc0ccc9445aa3fc2aa4f5d25c0f675b693abba4b7ac098042740619af9629bf7f6d035c663d491ff3b5\
+     d4b7340d6aca167b495d27a3083fb16bc003f3e7dd4c4b65601089eb8da3fae88914f46dee8718595886633f21f2dda2\
+     c55b29de6b30cd7b9316f9362e8315561805d2c7c4d4863ed99fd2b71053447cd5a241380c6c87d7fc2eccadbc9fbd47\
+     9037a7dd3318b09eacb5b85959ef339b232b1752c20348bbb339975db404969a61e48c120cb2b1245be7016f737d903c\
+     561fb0d9347a8504030b003ba1bd1829de57a57e223889a1704e38f691ace9976affae0423d778ed2c7455098bbb40ac\
+     5e4a93b05f02309928fa8aa4b53e8b81d3b35197fd96ee7fc4b9a2d8c8b630415615a057175fb26b4b151c9d130d4c74\
+     997d0c9f5651b7247c0a1c84ac01194a1101d52f1439b30990f7d46d92667d470991ce76325a24f49ae491548e5f6f36\
+     2e62b290aa382b9e860430b2312db20a46cfba863a769c939fb71863b4034eb6fe6a8e43cae2c6bc455e839e2a13e78d\
+     eb1944ce013a54d78e266e96c93450bd9499d2ed84c46bd6ac86abcf189c543ec097c44027836e9d9cdff293da89c548\
+     8cc96cb9e3d9d0c813311864d3bc1fa54ceb78a3d3d8815d492a63e3aee8801f4ad1f58478a4f2658e4bd933a5c04284\
+     79dd69aea691ca695c374a731db9b2ac1f1a016c17c00fda4e1f2eac4f55489970aa19c0ea91d357b9b607b8c9d1f3fe\
+     1f4225a8b4168b505347af341f036e4bb81f226d031ecfa4818c6b63c6262293436833fc7a31eef0cddaca9bc64b0ce2\
+     72bad244b8141e8541f524247cb02d25db6dbc14e024f2450df26e55bfa80b746d5b4b8d22127aa266147d06e12c4ec2\
+     f50eb7db78c7deafc2f1885e735c79c343b6047814f0401886277fc6aa3b0826a7cdda69305e9741707c8b0e39e0146c\
+     349709806ed9ff89df1311adaecb3b29a1fafa2d191829d8ff4a93e497d114ed69f69bb8934eafd574243e78046364f6\
+     edcdfc8f6fbffef20f843162dcd09c2501a3910e77c40ceb0d2a6794b54133e1ded62557301e129302c86518886763dd\
+     c7393d91cf2c593026c07d9d4aa3d94ebc06b1e22f553693f7f4f656737d36cc4823fdb31801be46e0320267949c0e05\
+     862917789c6b79479a6043eb241377584b6c068236cd092b00b8988ce6f6eabf2485d1bfd85976dcb82dcf3bef38a67a\
+     ba3fdadc71de4366ad65f814aa51fd3257a2dcd6d3c62f5f1bf5230dd58ddb82a434eb95af9c96c5e831c745ef2722e5\
+     772aa7f0c19b33152b422ed2246412d2ebc967481609668dd349916397da0f25997848e36c1bd8c838a9e6c689c26233\
+     ba3c2a6b92b0ca0ed1f0d07d28a13e4d2773e540e125c8d1e869ff5b0abf162f212dc6070f8001a86b0abea4d1f82469\
+     1b7dacbd4a83d3f524078266fdb46fdfce3a9a08710f97b8b63ec6275e4b960b3ab96092ceb7ebd10acb6e5cb2339c7a\
+     ef9229fc7fb3e90ea120949b9a9742a7daf2288cd6e9f3222d76f3a68ac0685ebd1774479aca859548e0ac72dda69e81\
+     573bcd1fbbd7e1fd9f26b420172793ab4f0d4f3c39301ba9e8c289deec44dae4cbe5aa2b6c2a69b1a142a074e62842e8\
+     6104012d9e9f8db8e89db2c751b5108bcde2240a239c1f763b5e420d93f5e1a0dbd84c25c8bb62e7879b674c2952bf1b\
+     4d264db9adf837447604e0cc9097c4ce89d0eadcd18333471aa3f49ce47ca506c4f95eb5918b36e57efcfadb97ef3f62\
+     609c9e11769e522cca321d157d3b1d9050cfd09c91e743fcc19597965086ccd91421c26ff5f5bceefdb3f321f938af59\
+     86bd8c97b64159b7a35ca46b6c0757bb5d50e76439658fc8216571a63dc97cafc9b07010f6d2f033a2578e646c3185bb\
+     ca64f6843d27993e9df7ef4d2f553256b586a8650d4c3e36e9057bf56cf1e44a6b754d570fa59e0cee9aee3a228318e5\
+     46ac8e35b4f888e14b03540226ada60f98f34db6ee157bc574f08899b4c8c075ebec167e15cc772b67e16751ce4ccfe4\
+     49f569e6df7ffe5558a1b67d8640c99490db7869f544f7a83a3617730deb27307e2bf53360163e6dfa5bdcab58aec234\
+     6beb2dc7538471746a4da1b68b41192ef23058f578d4685c1681738d1ea29c8a1301f464710df575e087ae96fa6709ee\
+     abe33896c212a2cbf1f06b558e062b0d489f82f43c5b6e6c1474987b88ddcec3ecb1dea015ab2a668f7b97edc42d65c6\
+     f6f2a156e1bc2b7dc82d0e2b09ebc55caf00fb0a6e7873eb2f234901c424cc7d07cb48d5d72c4653ba96231b4142d6c7\
+     c9033065a7b06ea3d671c2e61a2db14ced399aa2717bd6f224968f2b271cee483b241a1da9ffcb40851858d4c7947e29\
+     a67b7f10afcaa156935041da4b3de5f1a8946efd3f0c20e23d56d56b1c76e169ba6f1dd23ce46b14dbcc140e3e90dadb\
+     29c67662a792ee9a0d3a8b4dc4adcd3ccff174a073891e6321537d53e0828d2f044e3c388f4bda2758fa4540bb7ee08f\
+     7bf782e49176a50ac55273d577fa35bff69ea1d59bec57bf5e2d971eee4454b8124ceff09b62dc5e4116b2e4a9cab3dc\
+     2ae6206af2d3a4723a7285b4c204890277ba6bfd12a77d843a3ea2819a66c5b2c202fb927141ead6d3e5b8935d10cbaf\
+     b4c0f35cebb4c97a137cfcd89fe02330e0d236a62356289f7a8fa861e97ad3994e82ac0119c269b09f72dae5ea04369d\
+     4251c3c8d574103b3ee9381b27babe7e6fbe857df0c6438a1569c4af4aa9d91e57db133f6b5365344ebd4b9f24d9eb66\
+     8258f0d846878c8a14e7837345007586a07d661450a21396135c73fbcfae5f8e18aa7aa772fd3c92bebeccef05d7b4be\
+     03cded8e23c3e41043f8901628fcc06c3dd6fb95c54e834c9fc6e321d41db3a47efdedcbf71fe797b3e969a79bdf7f60\
+     3077e4fed37019651b39245db177eb419cf01931f57ddf31a4a74f2a19769585623698440e933313bee642eda600b5c7\
+     282614009352128f8128a392b4c11409487766652aeb56823d519c0c6e21afacada8bf57dbc2a32f5ffff5ed9fbf7f8d\
+     0c152d7523485d31081df0adb6a4a38aaf46426d0872533031f7b44bcc244f6d87910aeda5b9f309dac34fff91eb499a\
+     a5e491752eea82ca724f3d5e04e5948070564342a33b5a124f9f9d6b43bd2798f4606ad8f137bca0bbf790b25b631c63\
+     8fb2d8d04a3b12bd48dc017896804ff191e66d328366ed4ed39b7708a01e0a3549fd882da5479f1e860a3e5787652052\
+     ef7547b127ff03",
+];
+
+const ZLIB_15: [&str; 3] = [
+    "8c56414ec4300cbcf38a7e01241ec4aa45ac54516959a98223efe1557d09a46ee2197b527168b69b26f6783c76b27dff\
+     0cdbdfb32eb7791cd6ebfbb8ace1679c5ee797fb54ff3e3f3eed3b2e9ff7e963f89aaf978732551e33b24fa5d7ed7054\
+     aded9f7c289f60755df536cdf302b6ebfc0e59a23458b6da779707003797c76a36d1020e46c2b21a11c086a8d90fe035\
+     7be6d8c668b0feaf4c97c729b03dcdb127cf0cdb78f80268e816dfed2b84c7980834e74012df70f1b4c89b34d9a45200\
+     b1081c281ac3209aef408c23cbb24242caffa6672a08e90561a10690fabc3da71f47d6b403a77497c711635cb28a838a\
+     1118f38101f50444b92598b4db49e1fce3522e0ef4da6066a152b4b6dae9b09165c0ed4af41552638a1af576425a107f\
+     6c35c54a7209c18af2481599e39735ca3aa2d6eb11a596255a9bec031e889b1695d28266617271328f1824bb5682957c\
+     735d083abcae81dd863557ece9c947f4a506eca1ba4351e8b0983c3bd250b84e7800073c748eb36e2add66edbc1c3e9e\
+     47cef4897cb0276661711642938f2488e9080bb5e412883c3a70d509a216b8f2d4ad28f7716ecd4e287948c7454c416a\
+     a0fa93c4d4bfe108e9a18ac3a98779c177e8c9e1e25363efb52ad4021db3f2e482f3d7e1995f7590f4ee0affbedce125\
+     4b9467a87b4c64bc43e1c52055783e305446a9b8893f4ce22f00",
+    "426b6ea3060b46f304a95ec12c10316a23a47a1500",
+    "8c99499223391003ffffeb3a4924e00eaa0e33d6d69232c958b0b5cdd7a959a9eaebaabd6d77b552951bff3688f73cde\
+     4ffb56ddc141eed293e665bdff7f7fa35685f3864b69593ed73f009113dcea351be15af6d712be8c4b2f5e03f617b831\
+     26b679557d14fb2ecc839ebeb596a5ec7ee506bc910e6366bb8195bb66fcee1e817de8c5d4a5b2523ef0d1adc0837b25\
+     78af5b5a00ab6c2480b8342ca919be1c731f17b7f5bd4c10693fa67ae28c7632aa8da169f494c070a2df2a96627fc950\
+     91f066be885dd71ea7aa2a11410b4754164c4864b9ea4aa6c94bfeb27aa911709f9651d8bc73a84716649691cec48680\
+     e8c272350a912130c2b2f4a17a382cd213124a7e0290299e041389c131aee0e138e92a37d27350f5c4e78f8d38af2265\
+     b98736279bad69c88be37d3f8c13dcdb75b9180aa11197d1331f2749ecbf7f1f39848f75296b6b67852623906c01f319\
+     9f214079b533b8b8f0cae16c8e4b965d7fece1f6d6c986f6ebf68bb2cdb77c1110ea1b139e342314e93e86a85b222e99\
+     d959539ea92c77ebd8d6ce6c84d628d24375a4c42ce5be68a2152c43d05e8954179b980002a7cf10dfe7a3fed32b4690\
+     e592f13a4bf28a046286e5c82d1c9c0cca6ac9979580b23990815da381f4bdf82fcf07e093b9ac5c833650000cea547a\
+     5540474fd41ac39942ac9a4912a1a495221776b4988ee7253af557e7dbda2ee85008fe647ddbd8bef8e1b7167783eb6a\
+     068a617aa07b46be9354595463deca42331a17f1226b2ff88d836764d4edec4f9e969f26e8e12f29320da8a8c84a5160\
+     2f671af8b9ecd65c9f525418de50c090d906c05c7e4e7071b84828789cfadf7db2bb3f0c10a6d0c2eaab78f86f08fa4f\
+     91961241ce2956e9bc84eeb8d0b4bf5653d8936c13a3948a8054d8f4bc951c0bc281b3ec69e0ef6e6605ef613246a40b\
+     378c85fa25dee3d74d45155d50975b2820fcbf92a2a57899073edae8b8de7fea56209346267715db839e8ea1ca2d8d68\
+     566b96de7e0d5c22fc4c647403471f0881effcc7e73ad4871d8bfe69a63f26f59d50e504e290ca6f49764173da08c02e\
+     dfdfdba14353c8e00816d1566e7aba2cf135b60e64666bc0a052c838ec6dca964718d4c2e52e26a5ea68e258bab4577d\
+     72704b5c491fe9839f0138b97859f62f85eaa8a4ba548345c80675d0702da885bb2c9dc0e6426854d3544376323b86b7\
+     c9a18d2d7b18457c05e2e704e7719e4e760e52b5805b964b9328dacf5e10274ee35eaf7abd2f2edb44eb435a21df7dcf\
+     f16896a752ed24eb827cd548a1be73c86bd0bf88f2c04283e979eaae26f13e8d8dec4a562a984c0491e9e63092c3f986\
+     9ad368803a7018835ea714172bfb4b892292ce46500f2ab1a8fdf66ae1e9013bf853aef4fa9f4b7b67844000e8d5b79e\
+     ea7b856a896f992e1a401cf7e1aac894e97f47c47bdf148efa62cc921a83121b02bcdfac9e48fa203d9caae8d4a2c68c\
+     70195b8d9b16fd8dbe22f3228ed9467b30b74d51c1bf0735c0e597af5f211e10ca5250c3f29e91956daf3e2393ce93d6\
+     444cf487c14d2c961777c86cf2846205980687342f6c08dace9a95a458b8bf3909e3970b144f06d5731fe6de4211262d\
+     83aab8fd62d7436ff240f6514b2f8e014b91b927d5eb58626400f35f02d21b0e35dc490d26f8b7a25395bab7fafe6a67\
+     99f40143848f0cf65c745be14460e8be0afdf98e5adb06d3e5c3478a667e872a25218e7949825f3580464b2533d81d1a\
+     ef81bcdd846567490db8cb8ca86c4147ca134f3d6d2fab1ad88c95cefd5cc7d86a68257f7000d0aabdcdf1a147853efc\
+     963ac4c3bc89846e571b9a787d2607b4da4893757cccac8384944671430f4933f64bdbe692280dc9ae28ff76bc232101\
+     93901921bef327975b56a866b7b0b0acf5d2edd7636c4a34461bd4047f04da1a4f2ad100d10eb029ccbf1e25baf19491\
+     d61db9cb121099e67c3028ff2920aa2007816fef153c952bce6a8544f449da1ba7f9f6e433539fff205a0ad32bcb822e\
+     6c366947043895e461780e10aacb3f7b6b163dd316af4b74271f691a609e0dbabe8755d8887ca788331e8d9d111b2b1e\
+     48cce6e5c934de3ab3d51697b994c4d83d2aba10bc09e7287660454ba7006d03801959b5fcf18c9f4bb79f8e51b3e8e8\
+     244a406f208d19b6c59c9c3826cb965a6ec40fcc27d62c16ce5b1c44726ce0bbbb015c67060912aa3667f12d6e60a3ea\
+     11794e51eeff98aea5e687b23613e257fd9112ec84b760fd22d367607337902a19eaa395fe3a3e0c5dd2a94515df9d13\
+     1128dc548b9a8400d3f8692dfb66daa27e644ab50c3da5c5d9459bb71e4f0d93f7c930cd1dad02dfee8bdf635597319d\
+     e86919daa6c9d22f77225bd3136e8db67a278eb73988bb2ada79582941d9353648006c54daae0e4bd745bd2f678fb5a8\
+     6020292dd66d0ae8a60c6431ec7c3429bced95782641ac7c3de1b5b3681232267cb87b4d1839818d38f942fdf7811265\
+     56d795e4f48009155f77da2872f504702c18fb0e8564d5c6434f1ff7f46750a2e076df9c7e23ee08ae7b80cfb04ed7e2\
+     d8f491252dbe2a6b82bfb4158371b23c418a14f778e523301569753124a2371b4b5375a9cf47e890d6a2b6a34a069ca7\
+     d29d4e1f58d358d8af8d8d95c5cc287cdabc5f2d422155ddb251806b48b2b04c0dd2cdb92f15d9469017fb2cec9929f5\
+     3c2207240528d14af81f7124ec7093b7d81ccb8f81cec82f27289c7299b66b8591d3d31144ce178f6d5c43a80e7973d7\
+     3f5f11cedcbed6d934adcaf72d1ce60ef0161c8925f2fca3d6388870c7c76989e30cba069ebe4e0b01806b9cd52fc902\
+     c8d491779f278dd08ffaf50b58feaf15f5b11c071a3ff7b621ac9800adf6511715ead98780b3acc34ace7c503be1ade6\
+     a8939668f3dcbc223d29aaba9036c5f708d4a4ab28a0d8efe4aad04144481edf644e07062262c073b5414a1b2dd9579a\
+     d973610866e030743a35f750e4d71d9612c46f54d45abfa8b27b18dc3e333de95914000cb5739fff99c41a7df6717a72\
+     348b54136c49a46ebef94512ad2b05b75ed2ef11970e2175adb7ca966d483a7319e999694d42c4f08349590212909ead\
+     2956a4aae7e2f814ebb997138ccc1e3659b6a5843f57d8fe3c4949dae398f3a2cf8f977a65ba679c05694948a2838f0d\
+     6f359d3dbf4bdff3d57f7bebcf988cefa7ad05477868927d8383216043ffc9245ffe2e9f47d28a96510fd80f8bfdfdab\
+     35526986a9e135a36a4d28a186a1e210d8e2f7e826dd9ceab80a9ad0973c5791f1a2acc3bd574ab9e024c59ba121b285\
+     7f00",
+];
+
+fn unhex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
+}
+
+/// A client with `server_max_window_bits=bits` agreed receives zlib's three messages, as text
+/// frames from the server, in `cut`-byte reads, through a window of exactly `1 << bits` bytes.
+fn receive_zlib(bits: u8, parts: &[&str; 3], cut: usize) {
+    let params = DeflateParams {
+        server_max_window_bits: Some(bits),
+        ..DeflateParams::default()
+    };
+    let agreed = Agreed::new(params, Role::Client);
+    let mut conn = client(agreed.connection_config(Config::DEFAULT), 1);
+    let mut window = vec![0u8; 1 << bits];
+    let mut receiver = Receiver::new(&mut window, &agreed, 1 << 20).unwrap();
+    let mut wire = Vec::new();
+    for part in parts {
+        wire.extend(util::frame(true, 4, 0x1, None, &unhex(part)));
+    }
+    let mut rx = Vec::new();
+    let mut got = Vec::new();
+    let mut message_bytes = Vec::new();
+    for piece in wire.chunks(cut) {
+        rx.extend_from_slice(piece);
+        loop {
+            let r = receiver.receive(&mut conn, &mut rx).unwrap();
+            let (consumed, event) = (r.consumed, r.event.is_some());
+            if let Some(Event::Data(chunk)) = r.event {
+                assert_eq!(chunk.kind, DataKind::Text);
+                assert!(chunk.payload.len() <= 1 << bits);
+                message_bytes.extend_from_slice(chunk.payload);
+                if chunk.last {
+                    got.push(std::mem::take(&mut message_bytes));
+                }
+            }
+            rx.drain(..consumed);
+            if consumed == 0 && !event {
+                break;
+            }
+        }
+    }
+    let expected: Vec<Vec<u8>> = MESSAGES.iter().map(|&(s, n)| message(s, n)).collect();
+    assert_eq!(got, expected, "bits {bits} cut {cut}");
+}
+
+#[test]
+fn zlib_at_9_bits_through_a_512_byte_window() {
+    for cut in [1, 7, 100, 5000] {
+        receive_zlib(9, &ZLIB_9, cut);
+    }
+}
+
+#[test]
+fn zlib_at_15_bits_through_a_32_kib_window() {
+    for cut in [3, 1000] {
+        receive_zlib(15, &ZLIB_15, cut);
+    }
+}
+
+#[test]
+fn zlib_at_15_bits_does_not_fit_a_512_byte_window() {
+    // The third message reaches further back than 512 bytes: refused as corrupt, not garbled.
+    let params = DeflateParams {
+        server_max_window_bits: Some(9),
+        ..DeflateParams::default()
+    };
+    let agreed = Agreed::new(params, Role::Client);
+    let mut conn = client(agreed.connection_config(Config::DEFAULT), 1);
+    let mut window = [0u8; 512];
+    let mut receiver = Receiver::new(&mut window, &agreed, 1 << 20).unwrap();
+    let mut wire = Vec::new();
+    for part in &ZLIB_15 {
+        wire.extend(util::frame(true, 4, 0x1, None, &unhex(part)));
+    }
+    let mut at = 0;
+    let error = loop {
+        match receiver.receive(&mut conn, &mut wire[at..]) {
+            Ok(r) if r.consumed == 0 && r.event.is_none() => break None,
+            Ok(r) => at += r.consumed,
+            Err(e) => break Some(e),
+        }
+    };
+    assert_eq!(
+        error,
+        Some(wsmachine::extensions::deflate::InflateError::Corrupt)
+    );
+}
