@@ -58,6 +58,12 @@ for line in "handshake: server got Request" "binary: client->server 4096 bytes" 
 done
 run "vectors (defmt)" "$ELF_DEFMT/vectors" "vectors: all groups passed" defmt
 
+# The network firmwares (issue 13), each behind its own feature so the footprint builds stay
+# without them: smoltcp TCP sockets over a fixed-capacity loopback device, no allocator.
+cargo clippy --release --features smoltcp -- -D warnings
+cargo build --release --features smoltcp --bin smoltcp
+run smoltcp "$ELF/smoltcp" "smoltcp: all steps passed"
+
 # Fails the step when a path costs more than 8 KiB of flash, adds .data/.bss, or Connection
 # outgrows 256 bytes.
 ./size-report.sh

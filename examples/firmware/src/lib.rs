@@ -10,6 +10,8 @@ use wsmachine::{CloseCode, Connection, DataKind, Event, ReceiveError, SendError}
 #[cfg(feature = "defmt")]
 use defmt_semihosting as _;
 
+pub mod stream;
+
 /// Prints one line to the host: `defmt::println!` with the `defmt` feature (decode with
 /// `defmt-print`), `hprintln!` otherwise. Use only `{}` placeholders.
 #[cfg(feature = "defmt")]
