@@ -59,10 +59,15 @@ done
 run "vectors (defmt)" "$ELF_DEFMT/vectors" "vectors: all groups passed" defmt
 
 # The network firmwares (issue 13), each behind its own feature so the footprint builds stay
-# without them: smoltcp TCP sockets over a fixed-capacity loopback device, no allocator.
+# without them. smoltcp TCP sockets over a fixed-capacity loopback device, no allocator:
 cargo clippy --release --features smoltcp -- -D warnings
 cargo build --release --features smoltcp --bin smoltcp
 run smoltcp "$ELF/smoltcp" "smoltcp: all steps passed"
+# The async adapter over embassy-net TcpSockets on a loopback driver, embassy-executor and a
+# SysTick time driver.
+cargo clippy --release --features embassy -- -D warnings
+cargo build --release --features embassy --bin embassy
+run embassy "$ELF/embassy" "embassy: all steps passed"
 
 # Fails the step when a path costs more than 8 KiB of flash, adds .data/.bss, or Connection
 # outgrows 256 bytes.

@@ -1,0 +1,469 @@
+//! wsmachine's async adapter (`wsmachine::io::asynch::WebSocket`) over embassy-net
+//! `TcpSocket`s on a Cortex-M4: a server task and a client task on one embassy-net stack,
+//! whose network driver is a fixed-capacity loopback (a ring of four packet buffers), run by
+//! embassy-executor's thread-mode executor, with a SysTick time driver for embassy-time.
+//! Nothing allocates: the tasks, their socket buffers and the stack live in statics.
+//!
+//! `TcpSocket` implements `embedded_io_async::{Read, Write}` (0.7, as wsmachine), so it can go
+//! straight into `WebSocket::accept` / `WebSocket::connect`; it goes in through `Tcp`, a
+//! wrapper whose `flush` does not wait for the peer's ACK (see there why). The steps: TCP connect, the
+//! opening handshake, an 8 KiB text and a 64 KiB binary message each way (1 KiB socket
+//! buffers, 512-byte driver buffers: sent with `send_frame_header` + `send_payload` from
+//! generated pieces, checked byte for byte as chunks arrive), ping/pong, the close handshake
+//! (clean on both ends), then `close_stream` with the socket's `close()` as the half-close.
+//! Exits 0 only when every step checked out within 10 s of embassy time.
+#![no_std]
+#![no_main]
+
+use core::cell::RefCell;
+use core::task::Waker;
+
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::singleton;
+use cortex_m_rt::exception;
+use critical_section::Mutex;
+use embassy_executor::Spawner;
+use embassy_futures::join::join;
+use embassy_net::driver::{self, Capabilities, HardwareAddress, LinkState};
+use embassy_net::tcp::TcpSocket;
+use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_time::{with_timeout, Duration, Instant};
+use embassy_time_queue_utils::Queue;
+use embedded_io_async::{Read, Write};
+use heapless::{Deque, Vec};
+use wsmachine::connection::Endpoint;
+use wsmachine::handshake::client::ClientRequest;
+use wsmachine::handshake::server::{Accept, HandshakeError, ServerOptions};
+use wsmachine::io::asynch::{NoHalfClose, WebSocket};
+use wsmachine::io::Drain;
+use wsmachine::{CloseCode, Config, DataKind};
+use wsmachine_firmware::stream::{self, Inbox};
+use wsmachine_firmware::{check, exit, say, Failed, TestRng};
+
+/// The largest IP packet; each of the loopback's slots holds one.
+const MTU: usize = 1500;
+/// Packets the loopback holds at once.
+const SLOTS: usize = 4;
+/// Each TCP socket's receive and transmit buffer: far smaller than the messages.
+const SOCKET_BUFFER: usize = 1024;
+/// Each WebSocket's `rx` and `tx`.
+const WS_BUFFER: usize = 512;
+/// The pieces the senders generate their messages in.
+const PIECE: usize = 200;
+
+const ADDR: Ipv4Address = Ipv4Address::new(127, 0, 0, 1);
+const PORT: u16 = 80;
+
+const TEXT_LEN: usize = stream::text_len(8 * 1024);
+const BINARY_LEN: usize = 64 * 1024;
+const PING: &[u8] = b"ping over embassy-net";
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    start_systick();
+    match with_timeout(Duration::from_secs(10), run(spawner)).await {
+        Ok(Ok(())) => {
+            say!("embassy: all steps passed");
+            exit(true)
+        }
+        Ok(Err(Failed(what))) => say!("embassy: FAILED: {}", what),
+        Err(_) => say!("embassy: FAILED: timed out"),
+    }
+    exit(false)
+}
+
+/// Runs the network stack: moves packets between the sockets and the loopback driver.
+#[embassy_executor::task]
+async fn net(mut runner: Runner<'static, Loopback>) -> ! {
+    runner.run().await
+}
+
+async fn run(spawner: Spawner) -> Result<(), Failed> {
+    let resources =
+        singleton!(: StackResources<2> = StackResources::new()).ok_or(Failed("resources"))?;
+    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(ADDR, 8),
+        gateway: None,
+        dns_servers: Vec::new(),
+    });
+    let (stack, runner) = embassy_net::new(Loopback::new(), config, resources, 0x5eed_0002);
+    spawner.spawn(net(runner).map_err(|_| Failed("spawn"))?);
+    stack.wait_config_up().await;
+    // Both ends in one task, polled in turn: each one's writes wait on the other's reads.
+    let (server, client) = join(server(stack), client(stack)).await;
+    server?;
+    client?;
+    say!("embassy: done at {} ms", Instant::now().as_millis());
+    Ok(())
+}
+
+async fn server(stack: Stack<'static>) -> Result<(), Failed> {
+    let (mut socket_rx, mut socket_tx) = ([0; SOCKET_BUFFER], [0; SOCKET_BUFFER]);
+    let mut socket = TcpSocket::new(stack, &mut socket_rx, &mut socket_tx);
+    socket
+        .accept(PORT)
+        .await
+        .map_err(|_| Failed("server: tcp accept"))?;
+
+    let (mut rx, mut tx) = ([0; WS_BUFFER], [0; WS_BUFFER]);
+    let options = ServerOptions::default();
+    let mut ws = WebSocket::accept(
+        Tcp(socket),
+        &mut rx,
+        &mut tx,
+        Config::DEFAULT,
+        &options,
+        |r| {
+            if r.path() != "/ws" {
+                return Err(HandshakeError::Malformed);
+            }
+            let chat = r.subprotocols().any(|p| p == "chat.v1");
+            Ok(Accept {
+                subprotocol: chat.then_some("chat.v1"),
+                ..Accept::default()
+            })
+        },
+    )
+    .await
+    .map_err(|_| Failed("server: handshake"))?;
+    say!("server: GET /ws accepted, subprotocol chat.v1: ok");
+
+    let mut inbox = Inbox::new();
+    for (kind, len, n) in [
+        (DataKind::Text, TEXT_LEN, 1),
+        (DataKind::Binary, BINARY_LEN, 2),
+    ] {
+        inbox.expect = (kind, 1);
+        receive(&mut ws, &mut inbox, |i| i.messages == n).await?;
+        check(inbox.got(n, len), "server: message")?;
+        say!(
+            "server: got {} bytes in {} chunks, byte for byte, at {} ms: ok",
+            len,
+            inbox.chunks,
+            Instant::now().as_millis()
+        );
+    }
+    // The ping; its pong is queued already and goes out ahead of the next frame.
+    receive(&mut ws, &mut inbox, |i| i.pings == 1).await?;
+    check(inbox.control() == PING, "server: ping payload")?;
+
+    send(&mut ws, DataKind::Text, 2, TEXT_LEN).await?;
+    send(&mut ws, DataKind::Binary, 2, BINARY_LEN).await?;
+
+    // The client's close: the reply is written by the next call, which then says Closed.
+    receive(&mut ws, &mut inbox, |i| i.close.is_some()).await?;
+    check(
+        matches!(ws.next_event().await, Err(wsmachine::io::Error::Closed)),
+        "server: closed",
+    )?;
+    check(inbox.close == Some(1000), "server: close code")?;
+    let outcome = ws.connection().close_outcome();
+    check(outcome.is_some_and(|o| o.clean), "server: clean close")?;
+    // The server ends the TCP connection first: FIN, then drain until the client's FIN.
+    let Tcp(mut socket) = ws
+        .close_stream(|s: &mut Tcp<'_>| s.0.close(), Drain::DEFAULT)
+        .await;
+    let _ = socket.flush().await; // waits until the client has acknowledged everything
+    say!("server: close 1000 received and answered, clean, stream closed: ok");
+    Ok(())
+}
+
+async fn client(stack: Stack<'static>) -> Result<(), Failed> {
+    let (mut socket_rx, mut socket_tx) = ([0; SOCKET_BUFFER], [0; SOCKET_BUFFER]);
+    let mut socket = TcpSocket::new(stack, &mut socket_rx, &mut socket_tx);
+    socket
+        .connect((ADDR, PORT))
+        .await
+        .map_err(|_| Failed("client: tcp connect"))?;
+    say!("client: tcp connected at {} ms", Instant::now().as_millis());
+
+    let (mut rx, mut tx) = ([0; WS_BUFFER], [0; WS_BUFFER]);
+    let request = ClientRequest {
+        subprotocols: &["chat.v2", "chat.v1"],
+        ..ClientRequest::new("device.local", "/ws")
+    };
+    let rng = TestRng(0x2545_f491);
+    let (mut ws, chosen) = WebSocket::connect(
+        Tcp(socket),
+        &mut rx,
+        &mut tx,
+        Config::DEFAULT,
+        rng,
+        &request,
+    )
+    .await
+    .map_err(|_| Failed("client: handshake"))?;
+    check(chosen == Some("chat.v1"), "client: subprotocol")?;
+
+    send(&mut ws, DataKind::Text, 1, TEXT_LEN).await?;
+    send(&mut ws, DataKind::Binary, 1, BINARY_LEN).await?;
+    ws.send_ping(PING)
+        .await
+        .map_err(|_| Failed("client: ping"))?;
+
+    let mut inbox = Inbox::new();
+    receive(&mut ws, &mut inbox, |i| i.pongs == 1).await?;
+    check(inbox.control() == PING, "client: pong payload")?;
+    say!("client: ping answered with its payload: ok");
+    for (kind, len, n) in [
+        (DataKind::Text, TEXT_LEN, 1),
+        (DataKind::Binary, BINARY_LEN, 2),
+    ] {
+        inbox.expect = (kind, 2);
+        receive(&mut ws, &mut inbox, |i| i.messages == n).await?;
+        check(inbox.got(n, len), "client: message")?;
+        say!(
+            "client: got {} bytes in {} chunks, byte for byte, at {} ms: ok",
+            len,
+            inbox.chunks,
+            Instant::now().as_millis()
+        );
+    }
+
+    // Sends the close and reads until the server's reply.
+    ws.close(CloseCode::NORMAL, "bye")
+        .await
+        .map_err(|_| Failed("client: close"))?;
+    let outcome = ws.connection().close_outcome();
+    check(
+        outcome.is_some_and(|o| o.clean && o.code == CloseCode::NORMAL),
+        "client: clean close",
+    )?;
+    // The client lets the server end the TCP connection first (RFC 6455 §7.1.1): no
+    // half-close, read until the server's FIN, then its own FIN.
+    let Tcp(mut socket) = ws.close_stream(NoHalfClose, Drain::DEFAULT).await;
+    socket.close();
+    let _ = socket.flush().await; // waits until the server has acknowledged the FIN
+    say!(
+        "client: close 1000 \"bye\" answered, clean, stream closed ({}) at {} ms: ok",
+        tcp_state(&socket),
+        Instant::now().as_millis()
+    );
+    Ok(())
+}
+
+/// Sends test message `seed` of `kind`: the header, then `len` bytes in generated pieces,
+/// each written before the next is made.
+async fn send<T: Read + Write, E: Endpoint>(
+    ws: &mut WebSocket<'_, T, E>,
+    kind: DataKind,
+    seed: u8,
+    len: usize,
+) -> Result<(), Failed> {
+    ws.send_frame_header(kind, 0, len as u64, true)
+        .await
+        .map_err(|_| Failed("send_frame_header"))?;
+    let mut piece = [0; PIECE];
+    let mut at = 0;
+    while at < len {
+        let piece = &mut piece[..PIECE.min(len - at)];
+        stream::fill(kind, seed, at, piece);
+        ws.send_payload(piece)
+            .await
+            .map_err(|_| Failed("send_payload"))?;
+        at += piece.len();
+    }
+    Ok(())
+}
+
+/// Takes events into `inbox` until `done`.
+async fn receive<T: Read + Write, E: Endpoint>(
+    ws: &mut WebSocket<'_, T, E>,
+    inbox: &mut Inbox,
+    done: impl Fn(&Inbox) -> bool,
+) -> Result<(), Failed> {
+    while !done(inbox) {
+        let event = ws.next_event().await.map_err(|_| Failed("next_event"))?;
+        inbox.on_event(&event);
+    }
+    Ok(())
+}
+
+/// `TcpSocket` for the adapter, with a `flush` that does not wait. The adapter flushes the
+/// stream whenever its `tx` is written out, that is after every send call and every piece of
+/// `send_payload`; `TcpSocket::flush` waits until the peer has acknowledged all data, so each
+/// piece would cost a round trip plus the peer's delayed ACK (10 ms in smoltcp): 64 KiB in
+/// 200-byte pieces took 3.3 s that way. smoltcp sends what is in the socket's buffer without
+/// a flush, so here `flush` returns at once; the real one runs before the socket is dropped.
+struct Tcp<'a>(TcpSocket<'a>);
+
+impl embedded_io_async::ErrorType for Tcp<'_> {
+    type Error = embassy_net::tcp::Error;
+}
+
+impl Read for Tcp<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.0.read(buf).await
+    }
+}
+
+impl Write for Tcp<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.0.write(buf).await
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+fn tcp_state(socket: &TcpSocket<'_>) -> &'static str {
+    use embassy_net::tcp::State;
+    match socket.state() {
+        State::Closed => "Closed",
+        State::TimeWait => "TimeWait",
+        State::FinWait1 | State::FinWait2 | State::Closing => "closing",
+        State::LastAck => "LastAck",
+        _ => "open",
+    }
+}
+
+/// A packet in one of the loopback's slots.
+type Packet = Vec<u8, MTU>;
+
+/// A loopback network driver of fixed capacity: what the stack transmits it receives, in
+/// order. It wakes the stack's runner when a packet arrives or a slot frees up.
+struct Loopback {
+    ring: Deque<Packet, SLOTS>,
+    rx_waker: Option<Waker>,
+    tx_waker: Option<Waker>,
+}
+
+impl Loopback {
+    const fn new() -> Self {
+        Self {
+            ring: Deque::new(),
+            rx_waker: None,
+            tx_waker: None,
+        }
+    }
+}
+
+fn register(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        *slot = Some(waker.clone());
+    }
+}
+
+impl driver::Driver for Loopback {
+    type RxToken<'a> = RxToken;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, cx: &mut core::task::Context<'_>) -> Option<(RxToken, TxToken<'_>)> {
+        let Some(packet) = self.ring.pop_front() else {
+            register(&mut self.rx_waker, cx.waker());
+            return None;
+        };
+        if let Some(waker) = self.tx_waker.take() {
+            waker.wake();
+        }
+        // Taking the packet out freed the slot its reply (a TCP ACK) may need.
+        Some((RxToken(packet), TxToken(self)))
+    }
+
+    fn transmit(&mut self, cx: &mut core::task::Context<'_>) -> Option<TxToken<'_>> {
+        if self.ring.is_full() {
+            register(&mut self.tx_waker, cx.waker());
+            return None;
+        }
+        Some(TxToken(self))
+    }
+
+    fn link_state(&mut self, _: &mut core::task::Context<'_>) -> LinkState {
+        LinkState::Up
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        caps.max_transmission_unit = MTU;
+        caps
+    }
+
+    fn hardware_address(&self) -> HardwareAddress {
+        HardwareAddress::Ip
+    }
+}
+
+struct RxToken(Packet);
+
+impl driver::RxToken for RxToken {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(mut self, f: F) -> R {
+        f(&mut self.0)
+    }
+}
+
+struct TxToken<'a>(&'a mut Loopback);
+
+impl driver::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut packet = Packet::new();
+        // The stack never asks for more than the MTU; a longer packet would be cut short.
+        let _ = packet.resize(len.min(MTU), 0);
+        let result = f(&mut packet);
+        // `transmit` checked for a free slot, and `receive` freed one.
+        let _ = self.0.ring.push_back(packet);
+        if let Some(waker) = self.0.rx_waker.take() {
+            waker.wake();
+        }
+        result
+    }
+}
+
+/// QEMU's mps2-an386 runs its Cortex-M4 at 25 MHz: SysTick fires every millisecond.
+const CORE_HZ: u32 = 25_000_000;
+
+/// embassy-time's driver: a millisecond count kept by SysTick (`tick-hz-1_000`), and a queue
+/// of the timers to wake.
+struct SysTickTime {
+    state: Mutex<RefCell<Ticks>>,
+}
+
+struct Ticks {
+    now: u64,
+    /// When the earliest timer in `queue` is due.
+    next: u64,
+    queue: Queue,
+}
+
+embassy_time_driver::time_driver_impl!(static TIME: SysTickTime = SysTickTime {
+    state: Mutex::new(RefCell::new(Ticks { now: 0, next: u64::MAX, queue: Queue::new() })),
+});
+
+impl embassy_time_driver::Driver for SysTickTime {
+    fn now(&self) -> u64 {
+        critical_section::with(|cs| self.state.borrow_ref(cs).now)
+    }
+
+    fn schedule_wake(&self, at: u64, waker: &Waker) {
+        critical_section::with(|cs| {
+            let mut t = self.state.borrow_ref_mut(cs);
+            if t.queue.schedule_wake(at, waker) {
+                let now = t.now;
+                t.next = t.queue.next_expiration(now);
+            }
+        });
+    }
+}
+
+#[exception]
+fn SysTick() {
+    critical_section::with(|cs| {
+        let mut t = TIME.state.borrow_ref_mut(cs);
+        t.now += 1;
+        if t.now >= t.next {
+            let now = t.now;
+            t.next = t.queue.next_expiration(now);
+        }
+    });
+}
+
+fn start_systick() {
+    let Some(mut core) = cortex_m::Peripherals::take() else {
+        return;
+    };
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(CORE_HZ / 1000 - 1);
+    core.SYST.clear_current();
+    core.SYST.enable_interrupt();
+    core.SYST.enable_counter();
+}
