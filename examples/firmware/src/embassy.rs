@@ -5,10 +5,13 @@ use core::cell::RefCell;
 use core::task::Waker;
 
 use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::singleton;
 use cortex_m_rt::exception;
 use critical_section::Mutex;
+use embassy_executor::Spawner;
 use embassy_net::driver::{self, Capabilities, HardwareAddress, LinkState};
 use embassy_net::tcp::TcpSocket;
+use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
 use embassy_time_queue_utils::Queue;
 use embedded_io_async::{Read, Write};
 use heapless::{Deque, Vec};
@@ -17,6 +20,30 @@ use heapless::{Deque, Vec};
 pub const MTU: usize = 1500;
 /// Packets the loopback holds at once.
 pub const SLOTS: usize = 4;
+/// The stack's address; both ends of every connection are here.
+pub const ADDR: Ipv4Address = Ipv4Address::new(127, 0, 0, 1);
+
+/// Starts an embassy-net stack on a [`Loopback`] (its runner in a task of its own) with the
+/// static address [`ADDR`], room for two sockets, and waits until it is up. Once only.
+pub async fn loopback_stack(spawner: Spawner) -> Result<Stack<'static>, crate::Failed> {
+    let resources = singleton!(: StackResources<2> = StackResources::new())
+        .ok_or(crate::Failed("stack: started twice"))?;
+    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(ADDR, 8),
+        gateway: None,
+        dns_servers: Vec::new(),
+    });
+    let (stack, runner) = embassy_net::new(Loopback::new(), config, resources, 0x5eed_0002);
+    spawner.spawn(net(runner).map_err(|_| crate::Failed("stack: spawn"))?);
+    stack.wait_config_up().await;
+    Ok(stack)
+}
+
+/// Runs the network stack: moves packets between the sockets and the loopback driver.
+#[embassy_executor::task]
+async fn net(mut runner: Runner<'static, Loopback>) -> ! {
+    runner.run().await
+}
 
 /// `TcpSocket` for the adapter, with a `flush` that does not wait. The adapter flushes the
 /// stream whenever its `tx` is written out, that is after every send call and every piece of

@@ -15,21 +15,19 @@
 #![no_std]
 #![no_main]
 
-use cortex_m::singleton;
 use embassy_executor::Spawner;
 use embassy_futures::join::join;
 use embassy_net::tcp::TcpSocket;
-use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_net::Stack;
 use embassy_time::{with_timeout, Duration, Instant};
 use embedded_io_async::{Read, Write};
-use heapless::Vec;
 use wsmachine::connection::Endpoint;
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::handshake::server::{Accept, HandshakeError, ServerOptions};
 use wsmachine::io::asynch::{NoHalfClose, WebSocket};
 use wsmachine::io::Drain;
 use wsmachine::{CloseCode, Config, DataKind};
-use wsmachine_firmware::embassy::{start_systick, Loopback, Tcp};
+use wsmachine_firmware::embassy::{loopback_stack, start_systick, Tcp, ADDR};
 use wsmachine_firmware::stream::{self, Inbox};
 use wsmachine_firmware::{check, exit, say, Failed, TestRng};
 
@@ -40,7 +38,6 @@ const WS_BUFFER: usize = 512;
 /// The pieces the senders generate their messages in.
 const PIECE: usize = 200;
 
-const ADDR: Ipv4Address = Ipv4Address::new(127, 0, 0, 1);
 const PORT: u16 = 80;
 
 const TEXT_LEN: usize = stream::text_len(8 * 1024);
@@ -61,23 +58,8 @@ async fn main(spawner: Spawner) {
     exit(false)
 }
 
-/// Runs the network stack: moves packets between the sockets and the loopback driver.
-#[embassy_executor::task]
-async fn net(mut runner: Runner<'static, Loopback>) -> ! {
-    runner.run().await
-}
-
 async fn run(spawner: Spawner) -> Result<(), Failed> {
-    let resources =
-        singleton!(: StackResources<2> = StackResources::new()).ok_or(Failed("resources"))?;
-    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
-        address: Ipv4Cidr::new(ADDR, 8),
-        gateway: None,
-        dns_servers: Vec::new(),
-    });
-    let (stack, runner) = embassy_net::new(Loopback::new(), config, resources, 0x5eed_0002);
-    spawner.spawn(net(runner).map_err(|_| Failed("spawn"))?);
-    stack.wait_config_up().await;
+    let stack = loopback_stack(spawner).await?;
     // Both ends in one task, polled in turn: each one's writes wait on the other's reads.
     let (server, client) = join(server(stack), client(stack)).await;
     server?;
