@@ -99,6 +99,13 @@ fn run() -> Result<(), Failed> {
         WS_BUFFER,
         core::mem::size_of::<Memory>() + core::mem::size_of::<Loopback>()
     );
+    say!(
+        "smoltcp: on the stack: Interface {} bytes, client Peer {} bytes, server Peer {} bytes (Driver {} bytes)",
+        core::mem::size_of::<Interface>(),
+        core::mem::size_of::<Peer<Client<TestRng>>>(),
+        core::mem::size_of::<Peer<Server>>(),
+        core::mem::size_of::<Driver<'static, Server>>()
+    );
 
     let mut config = iface::Config::new(HardwareAddress::Ip);
     config.random_seed = 0x5eed_0001;
