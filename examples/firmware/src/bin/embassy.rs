@@ -1,17 +1,21 @@
 //! wsmachine's async adapter (`wsmachine::io::asynch::WebSocket`) over embassy-net
-//! `TcpSocket`s on a Cortex-M4: a server task and a client task on one embassy-net stack,
-//! whose network driver is a fixed-capacity loopback (a ring of four packet buffers), run by
-//! embassy-executor's thread-mode executor, with a SysTick time driver for embassy-time.
-//! Nothing allocates: the tasks, their socket buffers and the stack live in statics.
+//! `TcpSocket`s on a Cortex-M4: a server and a client (two futures joined in the main task) on
+//! one embassy-net stack, whose runner is a task of its own and whose network driver is a
+//! fixed-capacity loopback (a ring of four packet buffers); embassy-executor's thread-mode
+//! executor runs it all, with a SysTick time driver for embassy-time. Nothing allocates: the
+//! tasks (their socket and WebSocket buffers included) and the stack live in statics.
 //!
-//! `TcpSocket` implements `embedded_io_async::{Read, Write}` (0.7, as wsmachine), so it can go
-//! straight into `WebSocket::accept` / `WebSocket::connect`; it goes in through `Tcp`, a
-//! wrapper whose `flush` does not wait for the peer's ACK (see there why). The steps: TCP connect, the
-//! opening handshake, an 8 KiB text and a 64 KiB binary message each way (1 KiB socket
-//! buffers, 512-byte driver buffers: sent with `send_frame_header` + `send_payload` from
-//! generated pieces, checked byte for byte as chunks arrive), ping/pong, the close handshake
-//! (clean on both ends), then `close_stream` with the socket's `close()` as the half-close.
-//! Exits 0 only when every step checked out within 10 s of embassy time.
+//! `TcpSocket` implements `embedded_io_async::{Read, Write}` (0.7, as wsmachine), so it could
+//! go straight into `WebSocket::accept` / `WebSocket::connect`; it goes in through `Tcp`, a
+//! wrapper whose `flush` does not wait for the peer's ACK (its doc says why).
+//!
+//! The steps: TCP connect; the opening handshake; an 8 KiB text and a 64 KiB binary message
+//! from the client, then a ping, then the same two messages from the server (1 KiB socket
+//! buffers, 512-byte WebSocket buffers: sent with `send_frame_header` + `send_payload` from
+//! generated pieces, checked byte for byte as the chunks arrive); the close handshake, clean on
+//! both ends; `close_stream`: the server half-closes with the socket's `close()` and drains,
+//! the client drains until the server's FIN and then closes. Exits 0 only when every step
+//! checked out within 10 s of embassy time.
 #![no_std]
 #![no_main]
 

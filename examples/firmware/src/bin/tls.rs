@@ -12,6 +12,10 @@
 //! handshake over TLS, a text message, the close) is built but not reached. Exits 0 when the
 //! ClientHello checked out and the handshake stopped for that reason.
 //!
+//! `TlsConnection` buffers what is written until its `flush` (or a full record): the adapter's
+//! flush after each write is what sends the records. Its own flush of the transport goes to
+//! `Tcp`, whose `flush` does not wait for the peer's ACK.
+//!
 //! The certificate is not verified (`UnsecureProvider`) and the RNG is a fixed-seed xorshift:
 //! a device uses a verifier with its CA (embedded-tls's `rustpki`) and its hardware RNG.
 #![no_std]
