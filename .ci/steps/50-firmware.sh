@@ -58,6 +58,17 @@ for line in "handshake: server got Request" "binary: client->server 4096 bytes" 
 done
 run "vectors (defmt)" "$ELF_DEFMT/vectors" "vectors: all groups passed" defmt
 
+# The network firmwares (issue 13), behind features so that the footprint builds stay without
+# them: `smoltcp` (TCP sockets over a fixed-capacity loopback device, no allocator), `embassy`
+# (the async adapter over embassy-net TcpSockets on a loopback driver, embassy-executor, a
+# SysTick time driver) and `tls` (embedded-tls carrying a wsmachine client; it runs up to the
+# ServerHello, as there is no TLS 1.3 server in the firmware).
+cargo clippy --release --features smoltcp,tls -- -D warnings
+cargo build --release --features smoltcp,tls --bin smoltcp --bin embassy --bin tls
+run smoltcp "$ELF/smoltcp" "smoltcp: all steps passed"
+run embassy "$ELF/embassy" "embassy: all steps passed"
+run tls "$ELF/tls" "tls: ClientHello checked"
+
 # Fails the step when a path costs more than its flash budget (size-report.sh), adds .data/.bss, or Connection
 # outgrows 256 bytes.
 ./size-report.sh

@@ -10,6 +10,10 @@ use wsmachine::{CloseCode, Connection, DataKind, Event, ReceiveError, SendError}
 #[cfg(feature = "defmt")]
 use defmt_semihosting as _;
 
+#[cfg(feature = "embassy")]
+pub mod embassy;
+pub mod stream;
+
 /// Prints one line to the host: `defmt::println!` with the `defmt` feature (decode with
 /// `defmt-print`), `hprintln!` otherwise. Use only `{}` placeholders.
 #[cfg(feature = "defmt")]
