@@ -155,8 +155,14 @@ fn describe_tls(e: &rustls::Error) -> String {
         E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
             format!("not TLS: the peer does not speak TLS ({e})")
         }
-        E::AlertReceived(alert @ (Alert::UnknownCA | Alert::BadCertificate)) => {
-            format!("the peer refused our certificate: unknown CA (TLS alert {alert:?})")
+        E::AlertReceived(Alert::UnknownCA) => {
+            "the peer refused our certificate: unknown CA (TLS alert UnknownCA)".to_owned()
+        }
+        E::AlertReceived(alert @ (Alert::BadCertificate | Alert::CertificateUnknown)) => {
+            format!(
+                "the peer refused our certificate: a name mismatch or a CA it does not trust \
+                 (TLS alert {alert:?})"
+            )
         }
         E::AlertReceived(alert) => format!("the peer ended the TLS session: TLS alert {alert:?}"),
         _ => format!("TLS: {e}"),
