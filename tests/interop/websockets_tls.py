@@ -2,11 +2,14 @@
 `echo_server` and `tokio_echo` started with `--tls-cert CERT --tls-key KEY`: text, binary and
 1 MiB echoes by host name and by IP literal (its IP SAN), a clean close; a client trusting
 another CA, or expecting another host name, fails with a certificate error on the Python side;
-a plain ws:// client on the TLS port is refused; the server keeps serving after each.
+a plain ws:// client on the TLS port is refused; the server keeps serving after each. Then
+examples/client (`client wss://HOST:PORT/ --ca CA`) against a `websockets` server with an `ssl`
+context: lines echoed by name and IP literal, exit 0; another CA, exit 1 saying "unknown CA".
 
 The certificates are made at run time by `tests/tls.rs` (`WSMACHINE_WRITE_TEST_PKI=DIR cargo
 test --test tls write_test_pki_when_asked`), or taken from `WSMACHINE_TEST_PKI=DIR` if set
-(`DIR/{ca,cert,key}.pem` and `DIR/other/ca.pem`). `TLS_SERVERS=echo_server` limits the servers.
+(`DIR/{ca,cert,key}.pem` and `DIR/other/ca.pem`). `TLS_SERVERS=echo_server` limits the servers,
+`TLS_CLIENT=0` skips the client checks.
 127.0.0.1 only, random free ports, every wait bounded."""
 import os
 import shutil
@@ -19,6 +22,7 @@ import time
 
 from websockets.exceptions import InvalidHandshake, InvalidMessage
 from websockets.sync.client import connect
+from websockets.sync.server import serve
 
 from common import ROOT, example, free_port, run
 
@@ -164,6 +168,77 @@ def checks(server, pki):
             plain_client_is_refused]
 
 
+class WssServer:
+    """A `websockets` echo server with TLS on a free port, in a thread."""
+
+    def __init__(self, pki):
+        self.port = free_port()
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.path.join(pki, "cert.pem"), os.path.join(pki, "key.pem"))
+        self.closes = []
+
+        def handler(ws):
+            for message in ws:
+                ws.send(message)
+            self.closes.append(ws.close_code)
+
+        self.server = serve(handler, "127.0.0.1", self.port, ssl=ctx, compression=None,
+                            open_timeout=TIMEOUT, close_timeout=TIMEOUT)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(TIMEOUT)
+
+
+def client_checks(pki):
+    client = example("client")
+
+    def run_client(url, ca, lines):
+        """Each line written, its echo read back before the next (a close sent right after
+        the last line would overtake echoes on their way); then stdin ends."""
+        proc = subprocess.Popen([client, url, "--ca", ca], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        echoed = []
+        try:
+            for line in lines:
+                proc.stdin.write(line + "\n")
+                proc.stdin.flush()
+                echoed.append(proc.stdout.readline())
+            out, err = proc.communicate(timeout=2 * TIMEOUT)
+        except BrokenPipeError:
+            out, err = proc.communicate(timeout=2 * TIMEOUT)
+        finally:
+            proc.kill()
+        return proc.returncode, "".join(echoed) + out, err
+
+    def client_echoes_over_wss():
+        with WssServer(pki) as server:
+            for host in ["localhost", "127.0.0.1"]:
+                url = f"wss://{host}:{server.port}/chat"
+                # One line: a close right after several could overtake their echoes.
+                lines = ["hello ✓", "x" * 100_000, "last"]
+                code, out, err = run_client(url, os.path.join(pki, "ca.pem"), lines)
+                assert code == 0, err
+                assert out == "".join(f"{x}\n" for x in lines), out[:100]
+            time.sleep(0.2)
+            assert server.closes == [1000, 1000], server.closes
+
+    def client_with_another_ca_fails():
+        with WssServer(pki) as server:
+            url = f"wss://localhost:{server.port}/"
+            code, out, err = run_client(url, os.path.join(pki, "other", "ca.pem"), ["x"])
+            assert code == 1, (code, err)
+            assert "unknown CA" in err, err
+            assert out == "", out
+
+    return [client_echoes_over_wss, client_with_another_ca_fails]
+
+
 if __name__ == "__main__":
     pki, tmp = make_pki()
     names = os.environ.get("TLS_SERVERS", "echo_server tokio_echo").split()
@@ -174,6 +249,8 @@ if __name__ == "__main__":
                 results.append(run(f"websockets wss:// client vs {name}", checks(server, pki)))
                 for line in server.stderr:
                     print(f"     {name} said: {line}", flush=True)
+        if os.environ.get("TLS_CLIENT", "1") != "0":
+            results.append(run("examples/client over wss:// vs websockets", client_checks(pki)))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
