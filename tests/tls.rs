@@ -531,6 +531,11 @@ fn flags_and_urls() {
         .unwrap();
     assert!(err.contains("missing.pem"), "{err}");
 
+    // The system's roots load here, or the error says what to do instead.
+    if let Err(e) = tls::client_config(None) {
+        assert!(e.contains("--ca"), "{e}");
+    }
+
     let split = |u: &str| tls::split_wss(u);
     assert_eq!(split("wss://h/p?q"), ("ws://h:443/p?q".to_owned(), true));
     assert_eq!(split("wss://h:8443"), ("ws://h:8443".to_owned(), true));

@@ -171,6 +171,9 @@ fn describe_tls(e: &rustls::Error) -> String {
 
 /// A blocking TCP stream, plain or with TLS over it: [`std::io::Read`] and [`Write`] of
 /// plaintext, for `FromStd`. The TLS variants are boxed: rustls' state is large.
+///
+/// With TLS, a read returns 0 only after the peer's `close_notify`; a TCP end without it is
+/// an `UnexpectedEof` error (a truncated stream is not a clean end).
 pub enum Stream {
     /// `ws://`.
     Plain(TcpStream),
