@@ -7,7 +7,8 @@ examples/client (`client wss://HOST:PORT/ --ca CA`) against a `websockets` serve
 context: lines echoed by name and IP literal, exit 0; another CA, exit 1 saying "unknown CA".
 
 The certificates are made at run time by `tests/tls.rs` (`WSMACHINE_WRITE_TEST_PKI=DIR cargo
-test --test tls write_test_pki_when_asked`), or taken from `WSMACHINE_TEST_PKI=DIR` if set
+test --all-features --test tls write_test_pki_when_asked`: the features of CI's test step, so
+its build is reused), or taken from `WSMACHINE_TEST_PKI=DIR` if set
 (`DIR/{ca,cert,key}.pem` and `DIR/other/ca.pem`). `TLS_SERVERS=echo_server` limits the servers,
 `TLS_CLIENT=0` skips the client checks.
 127.0.0.1 only, random free ports, every wait bounded."""
@@ -38,7 +39,8 @@ def make_pki():
     env = dict(os.environ, WSMACHINE_WRITE_TEST_PKI=tmp)
     cargo = os.environ.get("CARGO", "cargo")
     proc = subprocess.run(
-        [cargo, "test", "--quiet", "--test", "tls", "write_test_pki_when_asked", "--", "--exact"],
+        [cargo, "test", "--quiet", "--all-features", "--test", "tls", "write_test_pki_when_asked",
+         "--", "--exact"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not os.path.exists(os.path.join(tmp, "other", "ca.pem")):
         sys.exit(f"could not write the test PKI:\n{proc.stdout}\n{proc.stderr}")
