@@ -263,7 +263,7 @@ pub mod blocking;
 pub mod asynch;
 
 pub use adapter::Drain;
-pub use driver::{Driver, PendingRequest, Poll, Step, DEFAULT_MAX_HEADERS};
+pub use driver::{Driver, PendingRequest, Poll, Refusal, Step, DEFAULT_MAX_HEADERS};
 pub use error::{Buffer, Closed, Error, HandshakeFailure, TrySendError};
 
 /// The smallest `rx` and `tx` the driver accepts: any frame header and any whole control
