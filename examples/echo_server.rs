@@ -29,7 +29,7 @@
 //! (bounded), so the client reads the status rather than a reset.
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
