@@ -166,12 +166,9 @@ fn refuse_busy(tcp: &TcpStream) {
     let driver = Driver::server(&mut rx, &mut tx, wsmachine::Config::DEFAULT, &options);
     let busy = Rejection::service_unavailable(Some(RETRY_AFTER_S));
     let _ = Ws::accept_or_reject(FromStd::new(tcp), driver, |_| Err(busy));
-    close_stream(
-        &mut FromStd::new(tcp),
-        half_close,
-        &mut scratch,
-        Drain::DEFAULT,
-    );
+    linger(tcp, &mut scratch, |s| {
+        close_stream(s, half_close, &mut [], NO_DRAIN)
+    });
 }
 
 /// Milliseconds since `start`.
@@ -209,9 +206,10 @@ fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<s
     let mut ws = match accepted {
         Ok(ws) => ws,
         Err(e) => {
-            let _ = tcp.set_read_timeout(Some(LINGER));
             // The refusal is written: let the client read it rather than a reset.
-            close_stream(&mut FromStd::new(&tcp), half_close, copy, Drain::DEFAULT);
+            linger(&tcp, copy, |s| {
+                close_stream(s, half_close, &mut [], NO_DRAIN)
+            });
             return Err(e);
         }
     };
@@ -222,12 +220,41 @@ fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<s
         .set_read_timeout(Some(wait))
         .map_err(Error::Io)
         .and_then(|()| echo(&mut ws, copy, start, limits, policy));
-    let _ = tcp.set_read_timeout(Some(LINGER));
     // After the close handshake, or a failure (whose close frame goes out first): the server
     // closes first (§7.1.1), half-closing and reading what the client still sends, so that
     // our last frame is not lost to a reset.
-    ws.close_stream(half_close, Drain::DEFAULT);
+    let _ = tcp.set_write_timeout(Some(LINGER));
+    linger(&tcp, copy, |_| {
+        let _stream = ws.close_stream(half_close, NO_DRAIN);
+    });
     result
+}
+
+/// The adapter's close only writes what is owed and half-closes: [`linger`] drains.
+const NO_DRAIN: Drain = Drain { reads: 0, bytes: 0 };
+/// What [`linger`] reads at most before it drops a connection anyway.
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Closes `tcp` gracefully: `close` writes what is owed and half-closes, then what the peer
+/// still sends is read and dropped until it ends the stream, within [`LINGER`] in all and
+/// [`LINGER_BYTES`]: a peer that is still sending (a flood) then reads our last frame rather
+/// than losing it to the reset that closing a socket with unread input sends.
+fn linger(tcp: &TcpStream, scratch: &mut [u8], close: impl FnOnce(&mut FromStd<&TcpStream>)) {
+    use std::io::Read;
+    let _ = tcp.set_read_timeout(Some(LINGER));
+    close(&mut FromStd::new(tcp));
+    let end = Instant::now() + LINGER;
+    let mut read = 0;
+    while read < LINGER_BYTES && !scratch.is_empty() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match (&mut &*tcp).read(scratch) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => read += n,
+        }
+    }
 }
 
 /// Ends our sending side of the TCP connection.

@@ -50,6 +50,12 @@ const MAX_CONNECTIONS: usize = 256;
 const IDLE: Duration = Duration::from_secs(30);
 /// How long a closing connection waits for the peer to end the stream.
 const LINGER: Duration = Duration::from_secs(1);
+/// What a closing connection reads at most meanwhile (a peer still flooding reads our last
+/// frame rather than a reset); [`LINGER`] bounds it in time.
+const DRAIN: Drain = Drain {
+    reads: u32::MAX,
+    bytes: 1 << 20,
+};
 
 type Ws<'b> = WebSocket<'b, &'b mut FromTokio<TcpStream>, Server>;
 
@@ -165,7 +171,7 @@ async fn refuse_busy(tcp: TcpStream) {
     let busy = Rejection::service_unavailable(Some(RETRY_AFTER_S));
     let answer = WebSocket::accept_or_reject(&mut stream, driver, |_| Err(busy));
     if timeout(LINGER, answer).await.is_ok() {
-        let linger = close_stream(&mut stream, Shutdown, &mut scratch, Drain::DEFAULT);
+        let linger = close_stream(&mut stream, Shutdown, &mut scratch, DRAIN);
         let _ = timeout(LINGER, linger).await;
     }
 }
@@ -237,7 +243,7 @@ async fn handle(tcp: TcpStream, policy: &Policy) -> Result<(), Failure> {
     let mut stream = FromTokio::new(tcp);
     if let Err(e) = handshake(&mut stream, &mut driver, start, policy).await {
         // The refusal is written: let the client read it rather than a reset.
-        let linger = close_stream(&mut stream, Shutdown, copy, Drain::DEFAULT);
+        let linger = close_stream(&mut stream, Shutdown, copy, DRAIN);
         let _ = timeout(LINGER, linger).await;
         return Err(e);
     }
@@ -246,7 +252,7 @@ async fn handle(tcp: TcpStream, policy: &Policy) -> Result<(), Failure> {
     let result = echo(&mut ws, copy, start, keepalive).await;
     // After the close handshake or a failure (whose close frame goes out first): the server
     // closes first (§7.1.1), half-closing and reading what the client still sends.
-    let _ = timeout(LINGER, ws.close_stream(Shutdown, Drain::DEFAULT)).await;
+    let _ = timeout(LINGER, ws.close_stream(Shutdown, DRAIN)).await;
     result
 }
 

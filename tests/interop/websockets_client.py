@@ -1,11 +1,13 @@
 """The `websockets` client against examples/echo_server and examples/tokio_echo: text, binary,
 1 MiB, fragmented, ping, subprotocol, close codes, invalid UTF-8, and a server that keeps
-serving after a bad client."""
+serving after a bad client; then the policy flags: a token (401 with WWW-Authenticate, the
+token in the header or the query), an origin list (403), --max-message (1009), --rate-msgs
+(1008) and --max-connections (503 with Retry-After, seen as InvalidStatus)."""
 import os
 import socket
 import sys
 
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.sync.client import connect
 
 from common import Server, run
@@ -119,9 +121,96 @@ def invalid_utf8_closes_1007():
 CHECKS = [text_and_binary, one_mebibyte, fragmented, ping, subprotocol, no_compression,
           close_codes, bad_client_then_good, invalid_utf8_closes_1007]
 
+
+def refused(server, path="/", **kwargs):
+    """The InvalidStatus of a refused handshake."""
+    try:
+        with connect(server.url + path, open_timeout=TIMEOUT, proxy=None, **kwargs):
+            pass
+    except InvalidStatus as e:
+        return e.response
+    raise AssertionError("not refused")
+
+
+TOKEN = "s3cr+t"
+POLICY = ["--token", TOKEN, "--origin", "https://good.example", "--max-message", "1000",
+          "--rate-msgs", "20"]
+
+
+def token_missing_or_wrong_is_401_bearer():
+    for path, headers in [("/", None), ("/?token=nope", None),
+                          ("/", {"Authorization": "Bearer nope"})]:
+        response = refused(SERVER, path, additional_headers=headers)
+        assert response.status_code == 401, response.status_code
+        assert response.headers["WWW-Authenticate"] == "Bearer", response.headers
+
+
+def token_in_the_header_or_the_query():
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with ws(SERVER, additional_headers=auth) as c:
+        c.send("header")
+        assert c.recv(timeout=TIMEOUT) == "header"
+    with connect(SERVER.url + "/?token=s3cr%2Bt", open_timeout=TIMEOUT, proxy=None) as c:
+        c.send("query")
+        assert c.recv(timeout=TIMEOUT) == "query"
+
+
+def origin_off_the_list_is_403():
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    response = refused(SERVER, additional_headers=auth, origin="https://evil.example")
+    assert response.status_code == 403, response.status_code
+    with ws(SERVER, additional_headers=auth, origin="https://good.example") as c:
+        c.send("good origin")
+        assert c.recv(timeout=TIMEOUT) == "good origin"
+
+
+def too_big_is_1009_and_too_fast_is_1008():
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with ws(SERVER, additional_headers=auth) as c:
+        c.send("x" * 1000)
+        assert c.recv(timeout=TIMEOUT) == "x" * 1000
+        c.send("x" * 1001)
+        try:
+            c.recv(timeout=TIMEOUT)
+            raise AssertionError("expected 1009")
+        except ConnectionClosedError as e:
+            assert e.rcvd is not None and e.rcvd.code == 1009, e
+    with ws(SERVER, additional_headers=auth) as c:
+        echoed = 0
+        try:
+            for _ in range(200):
+                c.send("flood")
+            for _ in range(200):
+                c.recv(timeout=TIMEOUT)
+                echoed += 1
+            raise AssertionError("expected 1008")
+        except ConnectionClosedError as e:
+            assert e.rcvd is not None and e.rcvd.code == 1008, e
+        assert 20 <= echoed <= 22, echoed
+
+
+POLICY_CHECKS = [token_missing_or_wrong_is_401_bearer, token_in_the_header_or_the_query,
+                 origin_off_the_list_is_403, too_big_is_1009_and_too_fast_is_1008]
+
+
+def over_the_cap_is_503_with_retry_after():
+    with ws(SERVER) as first, ws(SERVER):
+        for _ in range(3):
+            response = refused(SERVER)
+            assert response.status_code == 503, response.status_code
+            assert response.headers["Retry-After"] == "1", response.headers
+        first.send("served meanwhile")
+        assert first.recv(timeout=TIMEOUT) == "served meanwhile"
+
+
 if __name__ == "__main__":
     results = []
     for name in ["echo_server", "tokio_echo"]:
         with Server(name) as SERVER:
             results.append(run(f"websockets client vs {name}", CHECKS))
+        with Server(name, POLICY) as SERVER:
+            results.append(run(f"websockets client vs {name} {' '.join(POLICY)}", POLICY_CHECKS))
+        with Server(name, ["--max-connections", "2"]) as SERVER:
+            results.append(run(f"websockets client vs {name} --max-connections 2",
+                               [over_the_cap_is_503_with_retry_after]))
     sys.exit(0 if all(results) else 1)
