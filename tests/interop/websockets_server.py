@@ -247,9 +247,9 @@ def refused_401_with_its_challenge():
         assert 'WWW-Authenticate: Bearer realm="interop"' in done.stderr, done.stderr
         assert "token required" in done.stderr, done.stderr
         # With the header it is let in.
-        done = client(server.url(), "hello\n", "--header", "Authorization: Bearer t0k")
-        assert done.returncode == 0, done
-        assert done.stdout == "hello\n", done
+        code, line, err = converse([server.url(), "--header", "Authorization: Bearer t0k"])
+        assert code == 0, (code, err)
+        assert line == "hello\n", (line, err)
 
 
 def header_with_crlf_is_refused_before_connecting():
