@@ -52,7 +52,7 @@ pub enum Error<E> {
     /// The stream accepted no bytes.
     WriteZero,
     /// The peer went over a rate limit of the driver
-    /// ([`Driver::rate_limits`](crate::io::Driver::rate_limits) with `OnExceed::Fail`): the
+    /// ([`Driver::rate_limiter`](crate::io::Driver::rate_limiter) with `OnExceed::Fail`): the
     /// 1008 close has been written; close the stream.
     RateLimited(Limit),
     /// A rate limiter with `OnExceed::Report` pauses reading until `resume_at` (the
