@@ -110,6 +110,28 @@ fn the_deadline_ends_a_client_waiting_for_its_response_and_not_an_open_one() {
 /// Sends `count` text messages, one every `every` ms, through a driver with `limits`; returns
 /// how many were handed out, the close frames written, and how it ended.
 fn flood(limits: RateLimits, count: u64, every: u64) -> (u64, Vec<u8>, Option<Closed>) {
+    flood_with(limits, count, every, false)
+}
+
+/// The calls that ask or advance the clock without taking anything: harmless at any time, in
+/// any order, with a clock that goes back.
+fn noise<E: crate::connection::Endpoint>(driver: &mut Driver<'_, E>, now: u64) {
+    let _ = driver.handle_timeout(now);
+    let _ = driver.handle_timeout(now.saturating_sub(5_000));
+    let _ = driver.poll_timeout();
+    let _ = driver.resume_at();
+    let _ = driver.read_buf().len();
+    let _ = driver.output().len();
+    let _ = driver.handle_timeout(now);
+}
+
+/// [`flood`], with [`noise`] around every call when `noisy`.
+fn flood_with(
+    limits: RateLimits,
+    count: u64,
+    every: u64,
+    noisy: bool,
+) -> (u64, Vec<u8>, Option<Closed>) {
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
     let conn = Connection::<Server>::server(Config::DEFAULT);
     let mut limiter = crate::connection::RateLimiter::new(limits);
@@ -120,7 +142,13 @@ fn flood(limits: RateLimits, count: u64, every: u64) -> (u64, Vec<u8>, Option<Cl
     let mut written = Vec::new();
     for i in 0..count {
         let now = i * every;
+        if noisy {
+            noise(&mut driver, now);
+        }
         written.extend(drain(&mut driver, now));
+        if noisy {
+            noise(&mut driver, now);
+        }
         match driver.poll(now) {
             Poll::Read { buf, .. } => {
                 buf[..message.len()].copy_from_slice(&message);
@@ -130,6 +158,9 @@ fn flood(limits: RateLimits, count: u64, every: u64) -> (u64, Vec<u8>, Option<Cl
             other => panic!("{other:?}"),
         }
         loop {
+            if noisy {
+                noise(&mut driver, now);
+            }
             match driver.poll(now) {
                 Poll::Event(Event::Data(_)) => through += 1,
                 Poll::Write(bytes) => {
@@ -161,6 +192,17 @@ fn a_message_flood_just_under_the_limit_is_served_and_just_over_gets_1008() {
     assert!(through > 10 && through < 600, "{through}");
     assert_eq!(closed, Some(Closed::RateLimited(Limit::Messages)));
     assert_eq!(written, [0x88, 0x02, 0x03, 0xf0]);
+}
+
+#[test]
+fn calls_that_only_ask_or_advance_the_clock_change_nothing() {
+    for every in [100, 90, 50] {
+        assert_eq!(
+            flood_with(TEN_A_SECOND, 300, every, false),
+            flood_with(TEN_A_SECOND, 300, every, true),
+            "every {every} ms"
+        );
+    }
 }
 
 #[test]
