@@ -461,7 +461,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     /// it can be raced against a timer (and cancelled) without leaving a frame half-written.
     /// Then take the events with [`try_next_event`](Self::try_next_event). The end of the
     /// stream shows there, as [`Error::UnexpectedEof`] or [`Error::Closed`].
+    /// While a rate limiter pauses reading this is [`Error::Paused`], at once.
     pub $($async)* fn fill(&mut self) -> Result<(), Error<T::Error>> {
+        if let Some(resume_at) = self.driver.resume_at() {
+            return Err(Error::Paused { resume_at });
+        }
         if self.driver.read_buf().is_empty() {
             // Full of events not yet taken: take them first.
             return Ok(());

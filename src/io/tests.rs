@@ -590,6 +590,51 @@ macro_rules! suite {
             }
 
             #[test]
+            fn a_report_limiter_pauses_reads_and_resumes_on_the_clock() {
+                use crate::connection::{OnExceed, RateLimit, RateLimiter, RateLimits};
+                let limits = RateLimits {
+                    messages: Some(RateLimit::new(2, 1)),
+                    on_exceed: OnExceed::Report,
+                    ..RateLimits::NONE
+                };
+                let mut limiter = RateLimiter::new(limits);
+                let one = masked(0x81, b"m");
+                let input: Vec<u8> = one.iter().copied().cycle().take(one.len() * 3).collect();
+                let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+                let conn = crate::Connection::<crate::Server>::server(Config::DEFAULT);
+                let driver = crate::io::Driver::new(conn, &mut rx, &mut tx, 0)
+                    .rate_limiter(&mut limiter, limits.on_exceed);
+                let (reads, paused) = $run!({
+                    // One message per read.
+                    let mut ws = WebSocket::from_driver(Mock::new(&input, one.len()), driver);
+                    let mut paused = Vec::new();
+                    let mut got = 0;
+                    for _ in 0..10 {
+                        if got == 3 {
+                            break;
+                        }
+                        match ws.next_event() $($await)* {
+                            Ok(Event::Data(chunk)) => {
+                                assert_eq!(chunk.payload, b"m");
+                                got += 1;
+                            }
+                            Err(Error::Paused { resume_at }) => {
+                                assert!(matches!(ws.fill() $($await)*, Err(Error::Paused { .. })));
+                                paused.push(resume_at);
+                                let _ = ws.handle_timeout(resume_at);
+                            }
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                    assert_eq!(got, 3);
+                    (ws.get_ref().reads, paused)
+                });
+                // Paused after each message: 2 a second is one every 500 ms.
+                assert_eq!(paused, [500, 1000]);
+                assert_eq!(reads, 3);
+            }
+
+            #[test]
             fn client_refuses_a_wrong_accept() {
                 let input = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
                     Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
