@@ -2,38 +2,73 @@
 //! printed on its own line.
 //!
 //! ```text
-//! cargo run --release --example client -- ws://HOST:PORT/PATH
+//! cargo run --release --example client -- ws://HOST:PORT/PATH [FLAGS]
 //! ```
 //!
 //! At the end of stdin it sends a close with 1000, waits for the server's close and exits 0.
 //! It reads the socket while it waits for stdin (a thread feeds the lines through a channel;
 //! the socket has a short read timeout), so messages, pings and a close from the server are
 //! handled as they arrive. A failed handshake, a protocol violation by the server, or a server
-//! that goes silent: a message on stderr and exit 1. Every wait is bounded.
+//! that goes silent: a message on stderr and exit 1. A server that refuses the upgrade: its
+//! status and the headers that say why (`WWW-Authenticate`, `Location`, `Retry-After`, and the
+//! start of the body) on stderr, and exit 1. Every wait is bounded.
+//!
+//! Every flag is optional:
+//!
+//! | flag | effect |
+//! | --- | --- |
+//! | `--header 'Name: value'` | repeatable: sent with the request (`Authorization: Bearer ...`); a name that is not a token, or a value with CR, LF or another control byte, is refused before connecting (exit 2) |
+//! | `--ping-interval-ms N` | a ping after N ms without input ... |
+//! | `--pong-timeout-ms M` | ... and a server silent for M ms more (default 10 000) is given up on (exit 1) |
+//! | `--reconnect` | when the connection fails or ends abnormally, or the server refuses with 429 or 503, try again after a backoff (`wsmachine::reconnect::Reconnect`, honouring `Retry-After`), printing each attempt and its delay; at most 10 attempts in a row. A 4xx refusal other than 429 is final |
 
 mod common;
 
 use std::io::BufRead;
+use std::num::NonZeroU32;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
+use common::flags::{parse_header, Flags};
+use common::{ConnectFailure, ConnectOptions};
+use rand_core::{OsRng, TryRngCore};
+use wsmachine::connection::TimedOut;
 use wsmachine::io::Error;
 use wsmachine::message::{Message, Reassembler, SliceStorage};
-use wsmachine::CloseCode;
+use wsmachine::reconnect::{Reconnect, ReconnectConfig};
+use wsmachine::{CloseCode, Config};
 
 /// Bounds the connect, the handshake, and the wait for the server's close.
 const TIMEOUT: Duration = Duration::from_secs(5);
-/// How long one socket read waits before stdin is looked at again.
+/// How long one socket read waits before stdin and the timers are looked at.
 const POLL: Duration = Duration::from_millis(20);
 /// The receive and transmit buffers.
 const BUF: usize = 64 * 1024;
 /// The largest message printed.
 const MAX_MESSAGE: usize = 16 << 20;
+/// Reconnect attempts in a row before giving up.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// How the client failed: 1 for the connection, 2 for the command line.
+enum Failure {
+    Usage(String),
+    Connect(ConnectFailure),
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Self {
+        Self::Connect(ConnectFailure::Other(e))
+    }
+}
 
 fn main() {
     let code = match run() {
         Ok(()) => 0,
-        Err(e) => {
+        Err(Failure::Usage(e)) => {
+            eprintln!("client: {e}");
+            2
+        }
+        Err(Failure::Connect(e)) => {
             eprintln!("client: {e}");
             1
         }
@@ -56,36 +91,141 @@ fn stdin_lines() -> Receiver<Option<String>> {
     receive
 }
 
-fn run() -> Result<(), String> {
-    let url = std::env::args()
-        .nth(1)
-        .ok_or("usage: client ws://HOST:PORT/PATH")?;
-    let url = common::parse_url(&url)?;
-    let (mut rx, mut tx) = (vec![0u8; BUF], vec![0u8; BUF]);
+const USAGE: &str = "usage: client ws://HOST:PORT/PATH [--header 'Name: value']... \
+[--ping-interval-ms N] [--pong-timeout-ms M] [--reconnect]";
+
+fn run() -> Result<(), Failure> {
+    let flags = Flags::parse(
+        std::env::args().skip(1),
+        &["header", "ping-interval-ms", "pong-timeout-ms"],
+        &["reconnect"],
+    )
+    .map_err(|e| Failure::Usage(format!("{e}\n{USAGE}")))?;
+    let url = flags
+        .positional
+        .first()
+        .ok_or_else(|| Failure::Usage(USAGE.to_owned()))?;
+    let url = common::parse_url(url).map_err(Failure::Usage)?;
+    // Checked before anything is sent: a CR or LF would smuggle a header.
+    let headers = flags
+        .all("header")
+        .map(parse_header)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Usage)?;
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let interval: Option<u32> = flags.number("ping-interval-ms").map_err(Failure::Usage)?;
+    let timeout: Option<u32> = flags.number("pong-timeout-ms").map_err(Failure::Usage)?;
+    let config = Config {
+        keepalive_interval: interval.and_then(NonZeroU32::new),
+        keepalive_timeout: timeout.unwrap_or(Config::DEFAULT.keepalive_timeout),
+        ..Config::DEFAULT
+    };
+    let options = ConnectOptions {
+        headers: &headers,
+        config,
+        ..ConnectOptions::default()
+    };
+    let lines = stdin_lines();
     let mut storage = vec![0u8; MAX_MESSAGE];
     let mut messages = Reassembler::new(SliceStorage::new(&mut storage));
-    let (mut ws, _) = common::connect(&url, &mut rx, &mut tx, &[], TIMEOUT)?;
+    let mut backoff = flags.switch("reconnect").then(|| {
+        Reconnect::new(ReconnectConfig {
+            max_attempts: NonZeroU32::new(MAX_ATTEMPTS),
+            ..ReconnectConfig::DEFAULT
+        })
+    });
+    let start = Instant::now();
+    let now = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut rng = OsRng.unwrap_err();
+    loop {
+        let mut connected = false;
+        let result = session(&url, &options, &lines, &mut messages, &mut || {
+            connected = true;
+            if let Some(b) = backoff.as_mut() {
+                b.connected(now());
+            }
+        });
+        let failure = match result {
+            Ok(()) => return Ok(()),
+            Err(failure) => failure,
+        };
+        let Some(backoff) = backoff.as_mut() else {
+            return Err(Failure::Connect(failure));
+        };
+        eprintln!("client: {failure}");
+        if connected {
+            backoff.disconnected(now());
+        }
+        match &failure {
+            ConnectFailure::Refused {
+                status: 429 | 503,
+                retry_after,
+                ..
+            } => {
+                if let Some(seconds) = retry_after {
+                    backoff.retry_after(u64::from(*seconds));
+                }
+            }
+            // Asking again will not change the answer.
+            ConnectFailure::Refused { .. } => return Err(Failure::Connect(failure)),
+            ConnectFailure::Other(_) => {}
+        }
+        let Some(delay) = backoff.next_delay(now(), &mut rng) else {
+            return Err(format!("gave up after {MAX_ATTEMPTS} attempts").into());
+        };
+        eprintln!(
+            "client: reconnect attempt {} in {delay} ms",
+            backoff.attempts()
+        );
+        std::thread::sleep(Duration::from_millis(delay));
+    }
+}
+
+/// One connection, from the handshake to the end of stdin and the close handshake.
+/// `connected` is called once the handshake is done.
+fn session(
+    url: &common::Url,
+    options: &ConnectOptions<'_>,
+    lines: &Receiver<Option<String>>,
+    messages: &mut Reassembler<SliceStorage<'_>>,
+    connected: &mut dyn FnMut(),
+) -> Result<(), ConnectFailure> {
+    let other = ConnectFailure::Other;
+    let (mut rx, mut tx) = (vec![0u8; BUF], vec![0u8; BUF]);
+    let (mut ws, _) = common::connect_with(url, &mut rx, &mut tx, options, TIMEOUT)?;
+    connected();
     let tcp = ws.get_mut().inner_mut();
     tcp.set_read_timeout(Some(POLL))
-        .map_err(|e| format!("socket setup: {e}"))?;
-    let lines = stdin_lines();
+        .map_err(|e| other(format!("socket setup: {e}")))?;
+    let start = Instant::now();
     // When we sent our close: the server must answer by then.
     let mut closing: Option<Instant> = None;
     // The code of the server's close frame.
     let mut server_close: Option<CloseCode> = None;
+    let mut silent = false;
     loop {
         while closing.is_none() {
             match lines.try_recv() {
-                Ok(Some(line)) => ws.send_text(&line).map_err(|e| format!("send: {e}"))?,
+                Ok(Some(line)) => ws
+                    .send_text(&line)
+                    .map_err(|e| other(format!("send: {e}")))?,
                 Ok(None) | Err(TryRecvError::Disconnected) => {
                     ws.send_close(CloseCode::NORMAL, "")
-                        .map_err(|e| format!("send close: {e}"))?;
+                        .map_err(|e| other(format!("send close: {e}")))?;
                     closing = Some(Instant::now() + TIMEOUT);
                 }
                 Err(TryRecvError::Empty) => break,
             }
         }
-        match ws.receive_message(&mut messages) {
+        let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if ws.handle_timeout(now) == Some(TimedOut::Keepalive) {
+            silent = true;
+        }
+        ws.flush().map_err(|e| other(format!("send: {e}")))?;
+        match ws.receive_message(messages) {
             Ok(Message::Text(text)) => println!("{text}"),
             Ok(Message::Binary(data)) => eprintln!("client: binary message, {} bytes", data.len()),
             // The server's close: its own, the answer to ours, or both at once.
@@ -99,16 +239,19 @@ fn run() -> Result<(), String> {
             Err(Error::Closed) => break,
             Err(Error::Io(e)) if is_timeout(&e) => {
                 if closing.is_some_and(|deadline| Instant::now() >= deadline) {
-                    return Err("the server did not answer our close".to_owned());
+                    return Err(other("the server did not answer our close".to_owned()));
                 }
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(other(e.to_string())),
         }
     }
     common::finish(ws);
+    if silent {
+        return Err(other("the server did not answer our ping".to_owned()));
+    }
     match server_close {
         None | Some(CloseCode::NORMAL | CloseCode::GOING_AWAY | CloseCode::NO_STATUS) => Ok(()),
-        Some(code) => Err(format!("server closed with {code}")),
+        Some(code) => Err(other(format!("server closed with {code}"))),
     }
 }
 

@@ -1,38 +1,68 @@
 //! An echo server: a thread per connection over the blocking `embedded-io` adapter.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- [ADDR]      (default 127.0.0.1:9001)
+//! cargo run --release --example echo_server -- [ADDR] [FLAGS]      (default 127.0.0.1:9001)
 //! ```
 //!
 //! Echoes every text and binary message, answers pings, completes the close handshake echoing
 //! the peer's code, and chooses the subprotocol `echo` when the client offers it. Each
 //! connection has three fixed 64 KiB buffers whatever the message size: every data chunk is
 //! sent back as a fragment as soon as it arrives, so a 16 MiB message streams through and
-//! invalid UTF-8 fails the connection as soon as it arrives. Connections are capped, and read
-//! and write timeouts free the thread of a stalled peer.
+//! invalid UTF-8 fails the connection as soon as it arrives. Connections run concurrently, one
+//! thread each, at most `--max-connections` of them; a write timeout and an idle timeout (30 s
+//! without input, unless keepalive is on) free the thread of a stalled peer.
+//!
+//! Every flag is optional:
+//!
+//! | flag | effect |
+//! | --- | --- |
+//! | `--token SECRET` | only requests with `Authorization: Bearer SECRET` or `?token=SECRET` are accepted; others get `401` with `WWW-Authenticate: Bearer` |
+//! | `--origin ORIGIN` | repeatable allow list: a request whose `Origin` (a browser's) is not on it gets `403`; a request without `Origin` is accepted |
+//! | `--max-message BYTES` | a larger message (or frame) fails the connection with 1009 |
+//! | `--rate-msgs N` | at most N messages a second per connection (bursts of N); over it, 1008 |
+//! | `--max-connections N` | N at once (default 256); the next gets `503` with `Retry-After: 1`, written and closed gracefully |
+//! | `--ping-interval-ms N` | a ping after N ms without input ... |
+//! | `--pong-timeout-ms M` | ... and a peer silent for M ms more (default 10 000) is closed with 1001 and dropped |
+//! | `--handshake-timeout-ms N` | the request head must be in within N ms (default 10 000), else `408`; meanwhile the others are served |
+//!
+//! A refusal is answered, then the server half-closes and reads what the client still sends
+//! (bounded), so the client reads the status rather than a reset.
+
+#[path = "common/mod.rs"]
+pub mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use common::flags::Flags;
+use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, USAGE};
 use embedded_io_adapters::std::FromStd;
-use wsmachine::handshake::server::{Accept, ServerOptions};
+use wsmachine::connection::RateLimiter;
+use wsmachine::handshake::server::ServerOptions;
+use wsmachine::handshake::Rejection;
 use wsmachine::io::blocking::{close_stream, WebSocket};
-use wsmachine::io::{Buffer, Drain, Error};
-use wsmachine::{Config, Event, Server};
+use wsmachine::io::{Buffer, Drain, Driver, Error};
+use wsmachine::{Event, Server};
 
 /// The size of each connection buffer: receive, transmit, and the copy of a chunk.
 const BUF: usize = 64 * 1024;
 /// How long each read of a closing connection waits for the peer to end the stream.
 const LINGER: Duration = Duration::from_secs(1);
+/// How long one read of an open connection waits before the timers (keepalive, the rate
+/// limiter's clock) are looked at: the most the limiter's clock lags.
+const TICK: Duration = Duration::from_millis(20);
+/// Refusals (503) being written at once, each on a short-lived thread; past it, dropped.
+const MAX_REFUSALS: usize = 64;
 
 /// How the server treats its connections.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Connections served at once; more are closed right after `accept`.
+    /// Connections served at once; the next get 503 (see [`MAX_REFUSALS`]).
     pub max_connections: usize,
-    /// A peer that sends (or reads) nothing for this long is dropped.
+    /// A peer that sends nothing for this long (or does not read) is dropped, unless
+    /// keepalive is on: then the pong timeout decides.
     pub idle_timeout: Duration,
 }
 
@@ -56,9 +86,30 @@ impl Drop for Active {
     }
 }
 
-/// Accepts connections forever, each on its own thread.
+/// Takes a slot of `count` if fewer than `max` are taken.
+fn take_slot(count: &Arc<AtomicUsize>, max: usize) -> Option<Active> {
+    if count.fetch_add(1, Ordering::SeqCst) >= max {
+        count.fetch_sub(1, Ordering::SeqCst);
+        return None;
+    }
+    Some(Active(Arc::clone(count)))
+}
+
+/// Accepts connections forever, each on its own thread, with the default policy.
 pub fn serve(listener: &TcpListener, limits: Limits) {
+    serve_with(listener, limits, Policy::default());
+}
+
+/// Accepts connections forever, each on its own thread, under `policy` (whose
+/// `--max-connections` overrides `limits`').
+pub fn serve_with(listener: &TcpListener, limits: Limits, policy: Policy) {
+    let limits = Limits {
+        max_connections: policy.max_connections.unwrap_or(limits.max_connections),
+        ..limits
+    };
+    let policy = Arc::new(policy);
     let active = Arc::new(AtomicUsize::new(0));
+    let refusing = Arc::new(AtomicUsize::new(0));
     loop {
         let (tcp, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -69,20 +120,29 @@ pub fn serve(listener: &TcpListener, limits: Limits) {
                 continue;
             }
         };
-        if active.fetch_add(1, Ordering::SeqCst) >= limits.max_connections {
-            active.fetch_sub(1, Ordering::SeqCst);
-            eprintln!(
-                "{peer}: refused, {} connections open",
-                limits.max_connections
-            );
+        let Some(guard) = take_slot(&active, limits.max_connections) else {
+            eprintln!("{peer}: {} connections open: 503", limits.max_connections);
+            let Some(guard) = take_slot(&refusing, MAX_REFUSALS) else {
+                eprintln!("{peer}: too many refusals at once: dropped");
+                continue;
+            };
+            let spawned = std::thread::Builder::new()
+                .name(format!("503 {peer}"))
+                .spawn(move || {
+                    let _guard = guard;
+                    refuse_busy(&tcp);
+                });
+            if let Err(e) = spawned {
+                eprintln!("{peer}: no thread: {e}");
+            }
             continue;
-        }
-        let guard = Active(Arc::clone(&active));
+        };
+        let policy = Arc::clone(&policy);
         let spawned = std::thread::Builder::new()
             .name(format!("ws {peer}"))
             .spawn(move || {
                 let _guard = guard;
-                if let Err(e) = handle(tcp, limits) {
+                if let Err(e) = handle(tcp, limits, &policy) {
                     eprintln!("{peer}: {e}");
                 }
             });
@@ -92,48 +152,109 @@ pub fn serve(listener: &TcpListener, limits: Limits) {
     }
 }
 
+/// Answers a connection over the cap: reads its request (a second at most), writes `503` with
+/// `Retry-After`, and closes gracefully.
+fn refuse_busy(tcp: &TcpStream) {
+    let setup = tcp
+        .set_read_timeout(Some(LINGER))
+        .and_then(|()| tcp.set_write_timeout(Some(LINGER)));
+    if setup.is_err() {
+        return;
+    }
+    let (mut rx, mut tx, mut scratch) = ([0u8; 4096], [0u8; 1024], [0u8; 1024]);
+    let options = ServerOptions::default();
+    let driver = Driver::server(&mut rx, &mut tx, wsmachine::Config::DEFAULT, &options);
+    let busy = Rejection::service_unavailable(Some(RETRY_AFTER_S));
+    let _ = Ws::accept_or_reject(FromStd::new(tcp), driver, |_| Err(busy));
+    linger(tcp, &mut scratch, |s| {
+        close_stream(s, half_close, &mut [], NO_DRAIN)
+    });
+}
+
+/// Milliseconds since `start`.
+fn ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Runs one connection from the handshake to the end of the close handshake.
-fn handle(tcp: TcpStream, limits: Limits) -> Result<(), Error<std::io::Error>> {
+fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<std::io::Error>> {
+    let start = Instant::now();
+    let handshake = policy.handshake_timeout();
+    // A read that fails just after the deadline is the deadline: the 408 goes out then.
     let setup = tcp
         .set_nodelay(true)
-        .and_then(|()| tcp.set_read_timeout(Some(limits.idle_timeout)))
+        .and_then(|()| tcp.set_read_timeout(Some(handshake + TICK)))
         .and_then(|()| tcp.set_write_timeout(Some(limits.idle_timeout)));
     setup.map_err(Error::Io)?;
+    let rate = policy.rate_limits();
+    let mut limiter = RateLimiter::new(rate.unwrap_or_default());
     let mut buffers = vec![0u8; 3 * BUF];
     let (rx, rest) = buffers.split_at_mut(BUF);
     let (tx, copy) = rest.split_at_mut(BUF);
-    let select = |request: &wsmachine::handshake::server::Request<'_, '_>| {
-        let echo = request.subprotocols().any(|p| p == "echo");
-        Ok(Accept {
-            subprotocol: echo.then_some("echo"),
-            ..Accept::default()
-        })
-    };
     let options = ServerOptions::default();
-    let accepted = Ws::accept(
+    let deadline = u64::try_from(handshake.as_millis()).unwrap_or(u64::MAX);
+    let mut driver = Driver::server(rx, tx, policy.config(), &options).handshake_deadline(deadline);
+    if let Some(rate) = rate {
+        driver = driver.rate_limiter(&mut limiter, rate.on_exceed);
+    }
+    let accepted = Ws::accept_timed(
         FromStd::new(&tcp),
-        rx,
-        tx,
-        Config::DEFAULT,
-        &options,
-        select,
+        driver,
+        || ms(start),
+        |request| policy.decide(request),
     );
     let mut ws = match accepted {
         Ok(ws) => ws,
         Err(e) => {
-            let _ = tcp.set_read_timeout(Some(LINGER));
             // The refusal is written: let the client read it rather than a reset.
-            close_stream(&mut FromStd::new(&tcp), half_close, copy, Drain::DEFAULT);
+            linger(&tcp, copy, |s| {
+                close_stream(s, half_close, &mut [], NO_DRAIN)
+            });
             return Err(e);
         }
     };
-    let result = echo(&mut ws, copy);
-    let _ = tcp.set_read_timeout(Some(LINGER));
+    // The timers need a look at the clock now and then; without them a read may wait long.
+    let timers = policy.ping_interval_ms.is_some_and(|n| n > 0) || rate.is_some();
+    let wait = if timers { TICK } else { limits.idle_timeout };
+    let result = tcp
+        .set_read_timeout(Some(wait))
+        .map_err(Error::Io)
+        .and_then(|()| echo(&mut ws, copy, start, limits, policy));
     // After the close handshake, or a failure (whose close frame goes out first): the server
     // closes first (§7.1.1), half-closing and reading what the client still sends, so that
     // our last frame is not lost to a reset.
-    ws.close_stream(half_close, Drain::DEFAULT);
+    let _ = tcp.set_write_timeout(Some(LINGER));
+    linger(&tcp, copy, |_| {
+        let _stream = ws.close_stream(half_close, NO_DRAIN);
+    });
     result
+}
+
+/// The adapter's close only writes what is owed and half-closes: [`linger`] drains.
+const NO_DRAIN: Drain = Drain { reads: 0, bytes: 0 };
+/// What [`linger`] reads at most before it drops a connection anyway.
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Closes `tcp` gracefully: `close` writes what is owed and half-closes, then what the peer
+/// still sends is read and dropped until it ends the stream, within [`LINGER`] in all and
+/// [`LINGER_BYTES`]: a peer that is still sending (a flood) then reads our last frame rather
+/// than losing it to the reset that closing a socket with unread input sends.
+fn linger(tcp: &TcpStream, scratch: &mut [u8], close: impl FnOnce(&mut FromStd<&TcpStream>)) {
+    use std::io::Read;
+    let _ = tcp.set_read_timeout(Some(LINGER));
+    close(&mut FromStd::new(tcp));
+    let end = Instant::now() + LINGER;
+    let mut read = 0;
+    while read < LINGER_BYTES && !scratch.is_empty() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match (&mut &*tcp).read(scratch) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => read += n,
+        }
+    }
 }
 
 /// Ends our sending side of the TCP connection.
@@ -141,9 +262,28 @@ fn half_close(stream: &mut FromStd<&TcpStream>) {
     let _ = stream.inner().shutdown(std::net::Shutdown::Write);
 }
 
-/// Sends every data chunk back as it arrives, as a fragment of the same kind.
-fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
+/// Whether a read failed for want of data within its timeout.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Sends every data chunk back as it arrives, as a fragment of the same kind. Between reads
+/// (each at most [`TICK`]) the timers run: keepalive, the rate limiter's clock, idleness.
+fn echo(
+    ws: &mut Ws<'_>,
+    copy: &mut [u8],
+    start: Instant,
+    limits: Limits,
+    policy: &Policy,
+) -> Result<(), Error<std::io::Error>> {
+    let keepalive = policy.ping_interval_ms.is_some_and(|n| n > 0);
+    let mut last_input = Instant::now();
     loop {
+        let _ = ws.handle_timeout(ms(start));
+        ws.flush()?;
         let (kind, rsv, len, last) = match ws.next_event() {
             Ok(Event::Data(chunk)) => {
                 let len = chunk.payload.len();
@@ -155,10 +295,20 @@ fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
                 (chunk.kind, chunk.rsv, len, chunk.last)
             }
             // Pongs and the close reply are written by the adapter.
-            Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
+            Ok(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => {
+                last_input = Instant::now();
+                continue;
+            }
+            Err(Error::Io(e)) if is_timeout(&e) => {
+                if !keepalive && last_input.elapsed() >= limits.idle_timeout {
+                    return Err(Error::Io(e));
+                }
+                continue;
+            }
             Err(Error::Closed) => return Ok(()),
             Err(e) => return Err(e),
         };
+        last_input = Instant::now();
         let payload = copy.get(..len).unwrap_or_default();
         ws.send_fragment(kind, rsv, payload, last)?;
     }
@@ -166,8 +316,19 @@ fn echo(ws: &mut Ws<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
 
 #[allow(dead_code)] // `tests/echo_server_abuse.rs` includes this file and has its own `main`.
 fn main() {
-    let addr = std::env::args()
-        .nth(1)
+    let parsed = Flags::parse(std::env::args().skip(1), SERVER_FLAGS, &[])
+        .and_then(|flags| Ok((Policy::from_flags(&flags)?, flags)));
+    let (policy, flags) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("echo_server: {e}\nusage: echo_server {USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let addr = flags
+        .positional
+        .first()
+        .cloned()
         .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
     let listener = match TcpListener::bind(&addr) {
         Ok(listener) => listener,
@@ -180,5 +341,5 @@ fn main() {
         Ok(local) => println!("echo_server listening on {local}"),
         Err(_) => println!("echo_server listening on {addr}"),
     }
-    serve(&listener, Limits::default());
+    serve_with(&listener, Limits::default(), policy);
 }

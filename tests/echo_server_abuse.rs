@@ -1,6 +1,6 @@
 //! Bad input at the socket level against the `echo_server` example, run in-process: a peer
 //! that stops mid-frame, a head that never ends, 200 clients at once, a client that vanishes
-//! without a close, and the connection cap. The server must log, free the connection, and keep
+//! without a close, and the connection cap (503). The server must log, free the connection, and keep
 //! serving the others. Every wait is bounded.
 
 #[path = "../examples/echo_server.rs"]
@@ -295,10 +295,21 @@ fn the_connection_cap_holds_and_idle_peers_free_their_slots() {
     let addr = server(2);
     let mut first = handshake(addr);
     let _second = handshake(addr);
-    // The third is closed at once, without an answer.
+    // The third is answered 503 with Retry-After, and closed gracefully (no reset).
     let mut third = connect(addr);
-    let _ = third.write_all(b"GET / HTTP/1.1\r\n\r\n");
-    assert_eq!(wait_dropped(&mut third), b"");
+    third
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let answer = wait_dropped(&mut third);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\nRetry-After: 1\r\n"), "{text}");
     // Once the idle timeout frees the two, a new client is served.
     wait_dropped(&mut first);
     let deadline = Instant::now() + WAIT;
@@ -309,7 +320,8 @@ fn the_connection_cap_holds_and_idle_peers_free_their_slots() {
               Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         );
         let mut answer = [0u8; 12];
-        if tcp.read_exact(&mut answer).is_ok() {
+        // Until a slot is free the answer is 503.
+        if tcp.read_exact(&mut answer).is_ok() && &answer != b"HTTP/1.1 503" {
             assert_eq!(&answer, b"HTTP/1.1 101");
             break;
         }

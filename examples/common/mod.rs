@@ -1,5 +1,10 @@
-//! What the client examples share: `ws://` URLs, connecting with timeouts, ending a connection.
+//! What the examples share: a small flag parser, the servers' policy flags (token, origins,
+//! limits, keepalive), `ws://` URLs, connecting with timeouts and headers, reporting a refusal,
+//! ending a connection.
 #![allow(dead_code)] // Each example uses part of it.
+
+pub mod flags;
+pub mod policy;
 
 use std::io::Read;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -8,8 +13,8 @@ use std::time::Duration;
 use embedded_io_adapters::std::FromStd;
 use rand_core::{OsRng, TryRngCore, UnwrapErr};
 use wsmachine::handshake::client::ClientRequest;
-use wsmachine::io::blocking::{NoHalfClose, WebSocket};
-use wsmachine::io::Drain;
+use wsmachine::io::blocking::{ConnectError, NoHalfClose, WebSocket};
+use wsmachine::io::{Drain, Refusal};
 use wsmachine::{Client, Config};
 
 /// A blocking client over a std TCP stream, masking with keys from the OS.
@@ -67,10 +72,122 @@ pub fn connect<'b>(
     subprotocols: &'b [&'b str],
     timeout: Duration,
 ) -> Result<(ClientWs<'b>, Option<String>), String> {
+    let options = ConnectOptions {
+        subprotocols,
+        ..ConnectOptions::default()
+    };
+    connect_with(url, rx, tx, &options, timeout).map_err(|f| f.to_string())
+}
+
+/// What [`connect_with`] sends and how the connection runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions<'a> {
+    /// Offered subprotocols.
+    pub subprotocols: &'a [&'a str],
+    /// More request headers (checked: no CR, LF or other control byte).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The connection's configuration (keepalive).
+    pub config: Config,
+}
+
+impl Default for ConnectOptions<'_> {
+    fn default() -> Self {
+        Self {
+            subprotocols: &[],
+            headers: &[],
+            config: Config::DEFAULT,
+        }
+    }
+}
+
+/// Why [`connect_with`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// The server refused the upgrade: its status, and the lines that say why.
+    Refused {
+        status: u16,
+        /// `Name: value` lines: `WWW-Authenticate`, `Location`, `Retry-After`, and the start
+        /// of the body.
+        why: Vec<String>,
+        /// `Retry-After` in seconds, when it is a number.
+        retry_after: Option<u32>,
+    },
+    /// Anything else.
+    Other(String),
+}
+
+impl std::fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused { status, why, .. } => {
+                write!(f, "refused with status {status}")?;
+                for line in why {
+                    write!(f, "\n  {line}")?;
+                }
+                Ok(())
+            }
+            Self::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// The lines that say why a server refused: `Status: 401 Unauthorized`,
+/// `WWW-Authenticate: ...`, `Location: ...`, `Retry-After: ...`, `Body: ...` (the start).
+pub fn refusal_lines(r: &Refusal<'_>) -> Vec<String> {
+    let mut why = vec![format!("Status: {} {}", r.status, r.reason)];
+    if let Some(v) = r.www_authenticate {
+        why.push(format!("WWW-Authenticate: {v}"));
+    }
+    if let Some(v) = r.location {
+        why.push(format!("Location: {v}"));
+    }
+    match r.retry_after {
+        Some(wsmachine::handshake::client::RetryAfter::Seconds(s)) => {
+            why.push(format!("Retry-After: {s}"));
+        }
+        Some(wsmachine::handshake::client::RetryAfter::Date(d)) => {
+            why.push(format!("Retry-After: {d}"));
+        }
+        None => {}
+    }
+    if !r.body.is_empty() {
+        let start = &r.body[..r.body.len().min(200)];
+        why.push(format!(
+            "Body: {}",
+            String::from_utf8_lossy(start).escape_debug()
+        ));
+    }
+    why
+}
+
+/// Says what a failed handshake was: the refusal's status and headers, or the error.
+pub fn describe(e: &ConnectError<'_, std::io::Error>) -> ConnectFailure {
+    match e {
+        ConnectError::Refused(r) => ConnectFailure::Refused {
+            status: r.status,
+            why: refusal_lines(r),
+            retry_after: match r.retry_after {
+                Some(wsmachine::handshake::client::RetryAfter::Seconds(s)) => Some(s),
+                _ => None,
+            },
+        },
+        ConnectError::Other(e) => ConnectFailure::Other(e.to_string()),
+    }
+}
+
+/// [`connect`] with request headers and a configuration; a refusal says why.
+pub fn connect_with<'b>(
+    url: &'b Url,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+    options: &ConnectOptions<'b>,
+    timeout: Duration,
+) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
+    let fail = ConnectFailure::Other;
     let bare = url.host.trim_start_matches('[').trim_end_matches(']');
     let addrs = (bare, url.port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", url.host))?;
+        .map_err(|e| fail(format!("cannot resolve {}: {e}", url.host)))?;
     let mut last = format!("no address for {}", url.host);
     let mut tcp = None;
     for addr in addrs {
@@ -82,21 +199,25 @@ pub fn connect<'b>(
             Err(e) => last = format!("cannot connect to {addr}: {e}"),
         }
     }
-    let tcp = tcp.ok_or(last)?;
+    let tcp = tcp.ok_or_else(|| fail(last))?;
     let setup = tcp
         .set_nodelay(true)
         .and_then(|()| tcp.set_read_timeout(Some(timeout)))
         .and_then(|()| tcp.set_write_timeout(Some(timeout)));
-    setup.map_err(|e| format!("socket setup: {e}"))?;
+    setup.map_err(|e| fail(format!("socket setup: {e}")))?;
     let request = ClientRequest {
         port: url.port,
         query: url.query.as_deref(),
-        subprotocols,
+        subprotocols: options.subprotocols,
+        extra_headers: options.headers,
         ..ClientRequest::new(&url.host, &url.path)
     };
     let rng = OsRng.unwrap_err();
-    let (ws, chosen) = ClientWs::connect(FromStd::new(tcp), rx, tx, Config::DEFAULT, rng, &request)
-        .map_err(|e| format!("handshake with {}: {e}", url.host))?;
+    let connected = ClientWs::connect(FromStd::new(tcp), rx, tx, options.config, rng, &request);
+    let (ws, chosen) = connected.map_err(|e| match describe(&e) {
+        ConnectFailure::Other(e) => fail(format!("handshake with {}: {e}", url.host)),
+        refused => refused,
+    })?;
     Ok((ws, chosen.map(str::to_owned)))
 }
 

@@ -133,6 +133,40 @@ impl<'b, T: Read + Write, const H: usize> WebSocket<'b, T, Server, H> {
         }) $($await)*
     }
 
+    /// [`accept_on`](WebSocket::accept_on) where `select` answers with
+    /// the application's own [`Rejection`](crate::handshake::Rejection) when it refuses: a
+    /// 401 with `WWW-Authenticate`, a 403, a 503 with `Retry-After`. The rejection is written
+    /// whole, then the call returns [`HandshakeFailure::Rejected`](crate::io::HandshakeFailure)
+    /// with its status; then end the stream with [`close_stream`] (pass `&mut stream` to keep
+    /// it), so the client reads the refusal rather than a reset. A rejection that cannot be
+    /// written (an invalid header value) is not sent: the error says why
+    /// ([`HandshakeFailure::Write`](crate::io::HandshakeFailure::Write)).
+    pub $($async)* fn accept_or_reject<'a>(
+        stream: T,
+        driver: Driver<'b, Server, H>,
+        select: impl FnOnce(&Request<'_, '_>) -> Result<Accept<'a>, $crate::handshake::Rejection<'a>>,
+    ) -> Result<Self, Error<T::Error>> {
+        Self::accept_with(stream, driver, decide_with::<'a, H>(select)) $($await)*
+    }
+
+    /// [`accept_or_reject`](WebSocket::accept_or_reject) on a clock: `now` (milliseconds, the
+    /// clock of the driver's [`handshake_deadline`](Driver::handshake_deadline)) is read
+    /// before each step and after a failed read. A client that is still sending its head at
+    /// the deadline gets `408 Request Timeout` and the call returns
+    /// [`HandshakeFailure::TimedOut`](crate::io::HandshakeFailure::TimedOut). Give the stream a
+    /// read timeout that ends at (or just after) the deadline: a read that fails then is the
+    /// deadline, not an error.
+    pub $($async)* fn accept_timed<'a>(
+        stream: T,
+        driver: Driver<'b, Server, H>,
+        now: impl FnMut() -> u64,
+        select: impl FnOnce(&Request<'_, '_>) -> Result<Accept<'a>, $crate::handshake::Rejection<'a>>,
+    ) -> Result<Self, Error<T::Error>> {
+        let mut ws = Self::from_driver(stream, driver);
+        ws.handshake(Some(now), decide_with::<'a, H>(select)) $($await)*?;
+        Ok(ws)
+    }
+
     /// [`accept_on`](WebSocket::accept_on) where `decide` gets the
     /// [`PendingRequest`](crate::io::PendingRequest) itself: to answer with the
     /// application's own [`Rejection`](crate::handshake::Rejection) (a 401 with
@@ -143,23 +177,106 @@ impl<'b, T: Read + Write, const H: usize> WebSocket<'b, T, Server, H> {
         decide: impl FnOnce($crate::io::PendingRequest<'_>),
     ) -> Result<Self, Error<T::Error>> {
         let mut ws = Self::from_driver(stream, driver);
+        ws.handshake(None::<fn() -> u64>, decide) $($await)*?;
+        Ok(ws)
+    }
+
+    /// Runs the server's handshake; `now`, when given, is the clock of the deadline.
+    $($async)* fn handshake(
+        &mut self,
+        mut now: Option<impl FnMut() -> u64>,
+        decide: impl FnOnce($crate::io::PendingRequest<'_>),
+    ) -> Result<(), Error<T::Error>> {
+        let ws = self;
         let mut decide = Some(decide);
         loop {
+            if let Some(now) = now.as_mut() {
+                let _ = ws.driver.handle_timeout(now());
+            }
             match ws.driver.advance() {
                 Step::Write => ws.write() $($await)* ?,
-                Step::Read => ws.read() $($await)* ?,
+                Step::Read => {
+                    if let Err(e) = ws.read() $($await)* {
+                        let t = now.as_mut().map(|now| now());
+                        // A read that failed at the deadline: the next step answers 408.
+                        let late = ws.driver.poll_timeout().zip(t).is_some_and(|(at, t)| t >= at);
+                        if !(late && matches!(e, Error::Io(_))) {
+                            return Err(e);
+                        }
+                    }
+                }
                 Step::Request => match (ws.driver.request(), decide.take()) {
                     (Some(pending), Some(decide)) => decide(pending),
                     // Asked again: `decide` did not decide.
                     (Some(pending), None) => pending.refuse(HandshakeError::Malformed),
                     (None, _) => {}
                 },
-                Step::Open | Step::Event => return Ok(ws),
+                Step::Open | Step::Event => return Ok(()),
                 Step::Closed(closed) => return Err(closed.into()),
             }
         }
     }
 }
+
+/// The decision of [`WebSocket::accept_or_reject`]: parse, ask `select`, accept or reject.
+fn decide_with<'a, const H: usize>(
+    select: impl FnOnce(&Request<'_, '_>) -> Result<Accept<'a>, $crate::handshake::Rejection<'a>>,
+) -> impl FnOnce($crate::io::PendingRequest<'_>) {
+    move |pending| {
+        let mut headers = [httparse::EMPTY_HEADER; H];
+        match pending.request(&mut headers) {
+            // A response that cannot be written ends the driver, with its reason.
+            Ok(request) => match select(&request) {
+                Ok(accept) => pending.accept(&request, &accept).unwrap_or(()),
+                Err(rejection) => pending.reject(&rejection).unwrap_or(()),
+            },
+            Err(e) => pending.refuse(e),
+        }
+    }
+}
+
+/// Why [`WebSocket::connect`] failed: the server's refusal, borrowed from `rx` (`'b`), or
+/// anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConnectError<'b, E> {
+    /// The server answered with a status other than 101: its status, the headers that say
+    /// why (`WWW-Authenticate`, `Location`, `Retry-After`) and the start of its body.
+    Refused($crate::io::Refusal<'b>),
+    /// Anything else: I/O, an invalid 101, a buffer too small, the handshake deadline.
+    Other(Error<E>),
+}
+
+impl<E> From<Error<E>> for ConnectError<'_, E> {
+    fn from(e: Error<E>) -> Self {
+        Self::Other(e)
+    }
+}
+
+impl<E> From<ConnectError<'_, E>> for Error<E> {
+    /// A refusal is [`HandshakeFailure::Response`](crate::io::HandshakeFailure::Response) of
+    /// [`ResponseError::Refused`](crate::handshake::client::ResponseError::Refused) with its
+    /// status: the headers are dropped.
+    fn from(e: ConnectError<'_, E>) -> Self {
+        match e {
+            ConnectError::Refused(r) => Error::Handshake($crate::io::HandshakeFailure::Response(
+                $crate::handshake::client::ResponseError::Refused { status: r.status },
+            )),
+            ConnectError::Other(e) => e,
+        }
+    }
+}
+
+impl<E: core::fmt::Display> core::fmt::Display for ConnectError<'_, E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Refused(r) => write!(f, "upgrade refused with {} {}", r.status, r.reason),
+            Self::Other(e) => core::fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for ConnectError<'_, E> {}
 
 impl<'b, T: Read + Write, R: RngCore> WebSocket<'b, T, Client<R>> {
     /// Runs the client side of the opening handshake on `stream`: writes `request` (with a
@@ -167,7 +284,8 @@ impl<'b, T: Read + Write, R: RngCore> WebSocket<'b, T, Client<R>> {
     /// its frames with keys from `rng`, and the subprotocol the server chose.
     ///
     /// `tx` must hold the whole request head, and `rx` the whole response head; when one does
-    /// not, [`Error::BufferTooSmall`] names it and the size it needs.
+    /// not, [`Error::BufferTooSmall`] names it and the size it needs. A server that refuses
+    /// (401, 403, 503...) is [`ConnectError::Refused`], with what it said, borrowed from `rx`.
     pub $($async)* fn connect(
         stream: T,
         rx: &'b mut [u8],
@@ -175,7 +293,7 @@ impl<'b, T: Read + Write, R: RngCore> WebSocket<'b, T, Client<R>> {
         config: Config,
         rng: R,
         request: &ClientRequest<'b>,
-    ) -> Result<(Self, Option<&'b str>), Error<T::Error>> {
+    ) -> Result<(Self, Option<&'b str>), ConnectError<'b, T::Error>> {
         let driver = Driver::client(rx, tx, config, rng, request);
         Self::connect_on(stream, driver) $($await)*
     }
@@ -187,17 +305,44 @@ impl<'b, T: Read + Write, R: RngCore, const H: usize> WebSocket<'b, T, Client<R>
     pub $($async)* fn connect_on(
         stream: T,
         driver: Driver<'b, Client<R>, H>,
-    ) -> Result<(Self, Option<&'b str>), Error<T::Error>> {
+    ) -> Result<(Self, Option<&'b str>), ConnectError<'b, T::Error>> {
+        Self::connect_timed(stream, driver, || 0) $($await)*
+    }
+
+    /// [`connect_on`](WebSocket::connect_on) on a clock: `now` (milliseconds, the clock of the
+    /// driver's [`handshake_deadline`](Driver::handshake_deadline)) is read before each step
+    /// and after a failed read; a response not complete by the deadline is
+    /// [`HandshakeFailure::TimedOut`](crate::io::HandshakeFailure::TimedOut). Give the stream a
+    /// read timeout that ends at (or just after) the deadline.
+    pub $($async)* fn connect_timed(
+        stream: T,
+        driver: Driver<'b, Client<R>, H>,
+        mut now: impl FnMut() -> u64,
+    ) -> Result<(Self, Option<&'b str>), ConnectError<'b, T::Error>> {
         let mut ws = Self::from_driver(stream, driver);
         loop {
+            let _ = ws.driver.handle_timeout(now());
             match ws.driver.advance() {
                 Step::Write => ws.write() $($await)* ?,
-                Step::Read => ws.read() $($await)* ?,
+                Step::Read => {
+                    if let Err(e) = ws.read() $($await)* {
+                        let t = now();
+                        let late = ws.driver.poll_timeout().is_some_and(|at| t >= at);
+                        if !(late && matches!(e, Error::Io(_))) {
+                            return Err(e.into());
+                        }
+                    }
+                }
                 Step::Open | Step::Event | Step::Request => {
                     let chosen = ws.driver.subprotocol();
                     return Ok((ws, chosen));
                 }
-                Step::Closed(closed) => return Err(closed.into()),
+                Step::Closed(closed) => {
+                    return Err(match ws.driver.into_refusal() {
+                        Some(refusal) => ConnectError::Refused(refusal),
+                        None => ConnectError::Other(closed.into()),
+                    })
+                }
             }
         }
     }
@@ -249,6 +394,9 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     /// Reads once into the driver's receive buffer. Cancelling it loses nothing.
     $($async)* fn read(&mut self) -> Result<(), Error<T::Error>> {
         let rx_len = self.driver.rx_len();
+        if let Some(resume_at) = self.driver.resume_at() {
+            return Err(Error::Paused { resume_at });
+        }
         let buf = self.driver.read_buf();
         if buf.is_empty() {
             // The driver never asks for a read then; a loop must not spin on it.
@@ -313,7 +461,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
     /// it can be raced against a timer (and cancelled) without leaving a frame half-written.
     /// Then take the events with [`try_next_event`](Self::try_next_event). The end of the
     /// stream shows there, as [`Error::UnexpectedEof`] or [`Error::Closed`].
+    /// While a rate limiter pauses reading this is [`Error::Paused`], at once.
     pub $($async)* fn fill(&mut self) -> Result<(), Error<T::Error>> {
+        if let Some(resume_at) = self.driver.resume_at() {
+            return Err(Error::Paused { resume_at });
+        }
         if self.driver.read_buf().is_empty() {
             // Full of events not yet taken: take them first.
             return Ok(());

@@ -55,7 +55,7 @@
 //! ```no_run
 //! use embedded_io_adapters::tokio_1::FromTokio;
 //! use wsmachine::handshake::client::ClientRequest;
-//! use wsmachine::io::asynch::WebSocket;
+//! use wsmachine::io::asynch::{ConnectError, WebSocket};
 //! use wsmachine::{Config, Event};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,8 +63,16 @@
 //! let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
 //! let rng = rand_core::UnwrapErr(rand_core::OsRng);
 //! let request = ClientRequest { port: 9002, ..ClientRequest::new("127.0.0.1", "/") };
-//! let (mut ws, _) = WebSocket::connect(FromTokio::new(tcp), &mut rx, &mut tx,
-//!     Config::DEFAULT, rng, &request).await?;
+//! let connected = WebSocket::connect(FromTokio::new(tcp), &mut rx, &mut tx,
+//!     Config::DEFAULT, rng, &request).await;
+//! let (mut ws, _) = match connected {
+//!     Ok(connected) => connected,
+//!     // The refusal borrows `rx`: say what it holds here, before `rx` goes.
+//!     Err(ConnectError::Refused(r)) => {
+//!         return Err(format!("refused: {} {:?} {:?}", r.status, r.www_authenticate, r.retry_after).into())
+//!     }
+//!     Err(ConnectError::Other(e)) => return Err(e.into()),
+//! };
 //! ws.send_text("hello").await?;
 //! if let Event::Data(chunk) = ws.next_event().await? {
 //!     println!("{:?}", chunk.payload);

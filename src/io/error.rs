@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::connection::TimedOut;
+use crate::connection::{Limit, TimedOut};
 use crate::error::{ProtocolError, ReceiveError, SendError};
 use crate::handshake::client::ResponseError;
 use crate::handshake::server::HandshakeError;
@@ -51,6 +51,17 @@ pub enum Error<E> {
     UnexpectedEof,
     /// The stream accepted no bytes.
     WriteZero,
+    /// The peer went over a rate limit of the driver
+    /// ([`Driver::rate_limiter`](crate::io::Driver::rate_limiter) with `OnExceed::Fail`): the
+    /// 1008 close has been written; close the stream.
+    RateLimited(Limit),
+    /// A rate limiter with `OnExceed::Report` pauses reading until `resume_at` (the
+    /// milliseconds of `handle_timeout`): nothing was read. Wait until then, call
+    /// `handle_timeout` with the time, and call again. Nothing is lost.
+    Paused {
+        /// When reading may go on (`u64::MAX`: never, the bucket does not refill).
+        resume_at: u64,
+    },
     /// A caller buffer is too small: `rx` or `tx` under [`MIN_BUFFER`](crate::io::MIN_BUFFER),
     /// a handshake head that does not fit, a frame that cannot be encoded into `tx`.
     BufferTooSmall {
@@ -81,6 +92,10 @@ pub enum HandshakeFailure {
         /// The HTTP status sent.
         status: u16,
     },
+    /// The handshake was not done by its deadline
+    /// ([`Driver::handshake_deadline`](crate::io::Driver::handshake_deadline)): a server
+    /// has answered `408 Request Timeout`.
+    TimedOut,
 }
 
 /// Why a [`Driver`](crate::io::Driver) has stopped: the value of
@@ -102,6 +117,8 @@ pub enum Closed {
     Eof,
     /// A timer ended the connection; whatever close frame it owed is written.
     TimedOut(TimedOut),
+    /// The peer went over a rate limit; the 1008 close frame is written.
+    RateLimited(Limit),
     /// A caller buffer is too small (see [`Error::BufferTooSmall`]).
     BufferTooSmall {
         /// Which buffer.
@@ -136,6 +153,7 @@ impl<E> Error<E> {
     pub const fn close_code(&self) -> Option<crate::CloseCode> {
         match self {
             Self::Protocol(e) => Some(e.close_code()),
+            Self::RateLimited(_) => Some(crate::CloseCode::POLICY_VIOLATION),
             _ => None,
         }
     }
@@ -171,6 +189,7 @@ impl<E> From<Closed> for Error<E> {
             Closed::Protocol(e) => Self::Protocol(e),
             Closed::Handshake(e) => Self::Handshake(e),
             Closed::Eof => Self::UnexpectedEof,
+            Closed::RateLimited(limit) => Self::RateLimited(limit),
             Closed::BufferTooSmall { buffer, needed } => Self::BufferTooSmall { buffer, needed },
         }
     }
@@ -198,6 +217,7 @@ impl fmt::Display for HandshakeFailure {
             Self::Response(e) => write!(f, "handshake response refused: {e}"),
             Self::Write(e) => write!(f, "handshake not written: {e}"),
             Self::Rejected { status } => write!(f, "handshake refused with {status}"),
+            Self::TimedOut => f.write_str("handshake not done by its deadline"),
         }
     }
 }
@@ -215,6 +235,7 @@ impl fmt::Display for Closed {
                 f.write_str("peer silent after a keepalive ping")
             }
             Self::TimedOut(TimedOut::Close) => f.write_str("peer did not answer our close"),
+            Self::RateLimited(limit) => write!(f, "peer over the rate limit on {limit:?} (1008)"),
             Self::BufferTooSmall { buffer, needed } => {
                 write!(f, "{buffer} too small: {needed} bytes needed")
             }
@@ -246,6 +267,10 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Self::Closed => f.write_str("connection closed"),
             Self::UnexpectedEof => f.write_str("stream ended without a close handshake"),
             Self::WriteZero => f.write_str("stream accepted no bytes"),
+            Self::RateLimited(limit) => write!(f, "peer over the rate limit on {limit:?} (1008)"),
+            Self::Paused { resume_at } => {
+                write!(f, "reading paused by a rate limit until {resume_at}")
+            }
             Self::BufferTooSmall { buffer, needed } => {
                 write!(f, "{buffer} too small: {needed} bytes needed")
             }

@@ -243,6 +243,24 @@
 //! client's [`Driver::max_head_len`]. A buffer that is too small is
 //! [`Closed::BufferTooSmall`] naming it and the size it needs.
 //!
+//! # Policies: time, rate, refusals
+//!
+//! All on the driver's clock, the `now` of [`poll`](Driver::poll) and
+//! [`handle_timeout`](Driver::handle_timeout):
+//!
+//! - [`Driver::handshake_deadline`]: until the handshake is done, [`Poll::Read`]'s `wake_at` is
+//!   the deadline; past it a server answers `408 Request Timeout`, a client gives up, both with
+//!   [`HandshakeFailure::TimedOut`]. A slowloris holds a connection no longer.
+//! - [`Driver::rate_limiter`]: a caller's [`RateLimiter`](crate::connection::RateLimiter) on
+//!   what is received. Over a limit with `OnExceed::Fail` the connection fails with 1008 and
+//!   the driver ends with [`Closed::RateLimited`]; with `OnExceed::Report` it pauses reading
+//!   until [`Driver::resume_at`]: [`Poll::Read`] with an empty `buf` and that `wake_at`.
+//! - A server refuses with its own [`Rejection`](crate::handshake::Rejection) (401 with
+//!   `WWW-Authenticate`, 403, 503 with `Retry-After`) through
+//!   [`PendingRequest::reject`]; a client keeps what a refusal said, [`Driver::refusal`]: a
+//!   [`Refusal`] with the status, `WWW-Authenticate`, `Location`, `Retry-After` and the start
+//!   of the body, borrowed from `rx`.
+//!
 //! # The adapters
 //!
 //! [`blocking::WebSocket`] and [`asynch::WebSocket`] are one body (`adapter.rs`) written once
@@ -250,7 +268,13 @@
 //! (`receive_message`, with a [`Reassembler`](crate::message::Reassembler)), sends of any size,
 //! `fill` + `try_next_event` for keepalive loops, `close_stream`. Neither reads a clock: call
 //! their `handle_timeout(now)`, then `flush`; bound blocking reads with the stream's timeout.
-//! The [`asynch`] module says which calls are cancel-safe.
+//! The [`asynch`] module says which calls are cancel-safe. A server that refuses with its own
+//! response uses `accept_or_reject` (a closure returning `Result<Accept, Rejection>`), or
+//! `accept_timed` to add a clock for the handshake deadline; a client's `connect` returns a
+//! `ConnectError` whose `Refused` is the [`Refusal`], borrowed from `rx` (the error has the
+//! buffer's lifetime: turn it into an [`Error`] with `Error::from`, keeping the status only).
+//! A rate limiter in `Report` mode shows as [`Error::Paused`]: wait, `handle_timeout`, call
+//! again.
 
 mod adapter;
 mod driver;
@@ -263,7 +287,7 @@ pub mod blocking;
 pub mod asynch;
 
 pub use adapter::Drain;
-pub use driver::{Driver, PendingRequest, Poll, Step, DEFAULT_MAX_HEADERS};
+pub use driver::{Driver, PendingRequest, Poll, Refusal, Step, DEFAULT_MAX_HEADERS};
 pub use error::{Buffer, Closed, Error, HandshakeFailure, TrySendError};
 
 /// The smallest `rx` and `tx` the driver accepts: any frame header and any whole control

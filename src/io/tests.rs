@@ -466,12 +466,12 @@ macro_rules! suite {
                 let input = response_101(&long, b"");
                 let (mut rx, mut tx) = ([0u8; 200], [0u8; 256]);
                 let err = $run!(WebSocket::connect(Mock::new(&input, 64), &mut rx, &mut tx, Config::DEFAULT, Fixed, &request)
-                    $($await)* .unwrap_err());
+                    $($await)* .map_err(Error::from).unwrap_err());
                 assert_eq!(err, Error::BufferTooSmall { buffer: Buffer::Rx, needed: 4096 });
                 // The request does not fit a 150-byte tx.
                 let (mut rx, mut tx) = ([0u8; 256], [0u8; 150]);
                 let err = $run!(WebSocket::connect(Mock::new(&input, 64), &mut rx, &mut tx, Config::DEFAULT, Fixed, &request)
-                    $($await)* .unwrap_err());
+                    $($await)* .map_err(Error::from).unwrap_err());
                 let Error::BufferTooSmall { buffer: Buffer::Tx, needed } = err else { panic!("{err:?}") };
                 assert!(needed > 150 && needed < 256, "{needed}");
                 // With that much room, it connects.
@@ -536,13 +536,112 @@ macro_rules! suite {
             }
 
             #[test]
+            fn client_reports_a_refusal_with_its_status_headers_and_body() {
+                let input = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"chat\"\r\n\
+                    Retry-After: 7\r\nLocation: /login\r\nContent-Length: 5\r\n\r\nnope!and more";
+                let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+                let request = ClientRequest::new("example.com", "/");
+                let err = $run!(WebSocket::connect(Mock::new(input, 7), &mut rx, &mut tx, Config::DEFAULT, Fixed, &request)
+                    $($await)* .unwrap_err());
+                let crate::io::$adapter::ConnectError::Refused(refusal) = err else { panic!("{err:?}") };
+                assert_eq!(refusal.status, 401);
+                assert_eq!(refusal.reason, "Unauthorized");
+                assert_eq!(refusal.www_authenticate, Some("Bearer realm=\"chat\""));
+                assert_eq!(refusal.location, Some("/login"));
+                assert_eq!(refusal.retry_after, Some(crate::handshake::client::RetryAfter::Seconds(7)));
+                assert_eq!(refusal.body, b"nope!");
+                // Into the adapter's error, the status stays.
+                assert_eq!(
+                    Error::from(err),
+                    Error::Handshake(HandshakeFailure::Response(ResponseError::Refused { status: 401 }))
+                );
+            }
+
+            #[test]
+            fn accept_or_reject_writes_the_rejection_whole() {
+                let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+                let opts = ServerOptions::default();
+                let mut mock = Mock::new(REQUEST, 5);
+                let err = $run!({
+                    let driver = crate::io::Driver::server(&mut rx, &mut tx, Config::DEFAULT, &opts);
+                    WebSocket::accept_or_reject(&mut mock, driver, |request| {
+                        assert_eq!(request.bearer_token(), None);
+                        Err(crate::handshake::Rejection::unauthorized_bearer(None))
+                    }) $($await)* .unwrap_err()
+                });
+                assert_eq!(err, Error::Handshake(HandshakeFailure::Rejected { status: 401 }));
+                let text = std::string::String::from_utf8(mock.output.clone()).unwrap();
+                assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n"), "{text}");
+                assert!(text.ends_with("\r\n\r\n"), "{text}");
+                // A rejection with a header that could smuggle another is not written at all.
+                let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+                let mut mock = Mock::new(REQUEST, 64);
+                let err = $run!({
+                    let driver = crate::io::Driver::server(&mut rx, &mut tx, Config::DEFAULT, &opts);
+                    WebSocket::accept_or_reject(&mut mock, driver, |_| {
+                        Err(crate::handshake::Rejection {
+                            headers: &[("X-Why", "a\r\nSet-Cookie: x=y")],
+                            ..crate::handshake::Rejection::forbidden()
+                        })
+                    }) $($await)* .unwrap_err()
+                });
+                assert!(matches!(err, Error::Handshake(HandshakeFailure::Write(_))), "{err:?}");
+                assert!(mock.output.is_empty());
+            }
+
+            #[test]
+            fn a_report_limiter_pauses_reads_and_resumes_on_the_clock() {
+                use crate::connection::{OnExceed, RateLimit, RateLimiter, RateLimits};
+                let limits = RateLimits {
+                    messages: Some(RateLimit::new(2, 1)),
+                    on_exceed: OnExceed::Report,
+                    ..RateLimits::NONE
+                };
+                let mut limiter = RateLimiter::new(limits);
+                let one = masked(0x81, b"m");
+                let input: Vec<u8> = one.iter().copied().cycle().take(one.len() * 3).collect();
+                let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+                let conn = crate::Connection::<crate::Server>::server(Config::DEFAULT);
+                let driver = crate::io::Driver::new(conn, &mut rx, &mut tx, 0)
+                    .rate_limiter(&mut limiter, limits.on_exceed);
+                let (reads, paused) = $run!({
+                    // One message per read.
+                    let mut ws = WebSocket::from_driver(Mock::new(&input, one.len()), driver);
+                    let mut paused = Vec::new();
+                    let mut got = 0;
+                    for _ in 0..10 {
+                        if got == 3 {
+                            break;
+                        }
+                        match ws.next_event() $($await)* {
+                            Ok(Event::Data(chunk)) => {
+                                assert_eq!(chunk.payload, b"m");
+                                got += 1;
+                            }
+                            Err(Error::Paused { resume_at }) => {
+                                assert!(matches!(ws.fill() $($await)*, Err(Error::Paused { .. })));
+                                paused.push(resume_at);
+                                let _ = ws.handle_timeout(resume_at);
+                            }
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                    assert_eq!(got, 3);
+                    (ws.get_ref().reads, paused)
+                });
+                // Paused after each message: 2 a second is one every 500 ms.
+                assert_eq!(paused, [500, 1000]);
+                assert_eq!(reads, 3);
+            }
+
+            #[test]
             fn client_refuses_a_wrong_accept() {
                 let input = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
                     Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
                 let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
                 let request = ClientRequest::new("example.com", "/");
                 let err = $run!(WebSocket::connect(Mock::new(input, 64), &mut rx, &mut tx, Config::DEFAULT, Fixed, &request)
-                    $($await)* .unwrap_err());
+                    $($await)* .map_err(Error::from).unwrap_err());
                 assert_eq!(err, Error::Handshake(HandshakeFailure::Response(ResponseError::Accept)));
             }
 

@@ -26,12 +26,12 @@ def example(name):
 
 
 class Server:
-    """An example server on a free 127.0.0.1 port, stopped on exit."""
+    """An example server on a free 127.0.0.1 port, with optional flags, stopped on exit."""
 
-    def __init__(self, name):
+    def __init__(self, name, args=()):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [example(name), f"127.0.0.1:{self.port}"],
+            [example(name), f"127.0.0.1:{self.port}", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr = []
         deadline = time.monotonic() + 10

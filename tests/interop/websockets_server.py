@@ -1,6 +1,8 @@
 """examples/client against a `websockets` server (and a few raw misbehaving servers): stdin
 lines go out, echoes come back on stdout, exit 0; a refused handshake, a protocol violation or
-a silent server is exit 1 with a message on stderr, never a hang."""
+a silent server is exit 1 with a message on stderr, never a hang. A 401 with WWW-Authenticate
+is reported with its status and challenge; --header is sent (and refused before connecting
+when it holds CR or LF); --reconnect retries a 503 with Retry-After and prints each attempt."""
 import base64
 import hashlib
 import socket
@@ -41,8 +43,8 @@ class WsServer:
         self.thread.join(TIMEOUT)
 
 
-def client(url, stdin_text):
-    return subprocess.run([CLIENT, url], input=stdin_text, capture_output=True, text=True,
+def client(url, stdin_text, *args):
+    return subprocess.run([CLIENT, url, *args], input=stdin_text, capture_output=True, text=True,
                           timeout=TIMEOUT)
 
 
@@ -225,10 +227,128 @@ def silent_server():
     assert elapsed < 7.5, elapsed
 
 
+def echo(ws):
+    for message in ws:
+        ws.send(message)
+
+
+def refused_401_with_its_challenge():
+    def refuse(connection, request):
+        if request.headers.get("Authorization") == "Bearer t0k":
+            return None
+        response = connection.respond(401, "token required\n")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="interop"'
+        return response
+
+    with WsServer(echo, process_request=refuse) as server:
+        done = client(server.url(), "hello\n")
+        assert done.returncode == 1, done
+        assert "401" in done.stderr, done.stderr
+        assert 'WWW-Authenticate: Bearer realm="interop"' in done.stderr, done.stderr
+        assert "token required" in done.stderr, done.stderr
+        # With the header it is let in.
+        code, line, err = converse([server.url(), "--header", "Authorization: Bearer t0k"])
+        assert code == 0, (code, err)
+        assert line == "hello\n", (line, err)
+
+
+def header_with_crlf_is_refused_before_connecting():
+    seen = []
+
+    def count(connection, request):
+        seen.append(request.path)
+
+    with WsServer(echo, process_request=count) as server:
+        done = client(server.url(), "hello\n", "--header", "X-A: b\r\nSet-Cookie: c=d")
+        assert done.returncode == 2, done
+        assert "control byte" in done.stderr, done.stderr
+        time.sleep(0.2)
+    assert seen == [], seen
+
+
+def converse(args, wait_before=0.0):
+    """Runs the client with `args`; after `wait_before` seconds sends one line, waits for its
+    echo on stdout, then ends stdin. Returns (returncode, stdout line, stderr)."""
+    proc = subprocess.Popen([CLIENT, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(wait_before)
+        proc.stdin.write("hello\n")
+        proc.stdin.flush()
+        line = [None]
+        reader = threading.Thread(target=lambda: line.__setitem__(0, proc.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(TIMEOUT)
+        proc.stdin.close()
+        proc.wait(timeout=TIMEOUT)
+        return proc.returncode, line[0], proc.stderr.read()
+    finally:
+        proc.kill()
+
+
+def reconnect_after_503_with_retry_after():
+    refusals = []
+
+    def busy_twice(connection, request):
+        if len(refusals) < 2:
+            refusals.append(time.monotonic())
+            response = connection.respond(503, "busy\n")
+            response.headers["Retry-After"] = "1"
+            return response
+        return None
+
+    with WsServer(echo, process_request=busy_twice) as server:
+        start = time.monotonic()
+        code, line, err = converse([server.url(), "--reconnect"])
+        elapsed = time.monotonic() - start
+    assert code == 0, (code, err)
+    assert line == "hello\n", (line, err)
+    assert err.count("reconnect attempt") == 2, err
+    assert "Retry-After: 1" in err, err
+    # Retry-After is a floor: at least a second between attempts.
+    assert refusals[1] - refusals[0] >= 1.0, refusals
+    assert elapsed >= 2.0, elapsed
+
+
+def keepalive_ping_flags():
+    with WsServer(echo) as server:
+        # websockets answers the client's pings for a second: it stays.
+        code, line, err = converse([server.url(), "--ping-interval-ms", "200",
+                                    "--pong-timeout-ms", "500"], wait_before=1.0)
+    assert code == 0, (code, err)
+    assert line == "hello\n", (line, err)
+
+
+def silent_server_with_keepalive():
+    def reply(conn, key):
+        conn.sendall(accept_head(key))
+        time.sleep(6)  # answers the handshake, then nothing: no pong
+
+    listener, thread = raw_server(reply)
+    with listener:
+        start = time.monotonic()
+        proc = subprocess.Popen([CLIENT, f"ws://127.0.0.1:{listener.getsockname()[1]}/",
+                                 "--ping-interval-ms", "200", "--pong-timeout-ms", "300"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        # stdin stays open: only the keepalive can end it.
+        try:
+            proc.wait(timeout=4)
+        finally:
+            proc.kill()
+            _, err = proc.communicate(timeout=TIMEOUT)
+        elapsed = time.monotonic() - start
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "did not answer our ping" in err, err
+    assert elapsed < 3.0, elapsed
+
+
 if __name__ == "__main__":
     ok = run("client example vs websockets server", [
         echo_lines, answers_pings_while_waiting_on_stdin, server_closes_first,
         server_closes_with_an_error, refused_handshake, protocol_violation, wrong_accept,
-        silent_server,
+        silent_server, refused_401_with_its_challenge, header_with_crlf_is_refused_before_connecting,
+        reconnect_after_503_with_retry_after, keepalive_ping_flags, silent_server_with_keepalive,
     ])
     sys.exit(0 if ok else 1)

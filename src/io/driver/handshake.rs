@@ -122,7 +122,7 @@ impl<'d> PendingRequest<'d> {
 
 impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     /// Ends the driver once `tx[..response]` is written.
-    fn end(&mut self, response: usize, closed: Closed) {
+    pub(super) fn end(&mut self, response: usize, closed: Closed) {
         self.tx_start = 0;
         self.tx_end = response.min(self.tx.len());
         self.phase = Phase::Ended(closed);

@@ -12,14 +12,16 @@
 
 mod handshake;
 mod pending;
+mod policy;
 mod send;
 
 pub use handshake::PendingRequest;
+pub use policy::Refusal;
 
 use rand_core::RngCore;
 
 use super::{Buffer, Closed, HandshakeFailure, MIN_BUFFER};
-use crate::connection::{Client, Endpoint, Event, Server, State, TimedOut};
+use crate::connection::{Client, Endpoint, Event, Limit, Limited, Server, State, TimedOut};
 use crate::error::{ProtocolError, ReceiveError, SendError};
 use crate::handshake::client::{ClientRequest, Expected};
 use crate::handshake::server::ServerOptions;
@@ -139,6 +141,16 @@ pub struct Driver<'b, E: Endpoint, const H: usize = DEFAULT_MAX_HEADERS> {
     timed_out: Option<TimedOut>,
     /// The subprotocol the server chose, as the client offered it.
     subprotocol: Option<&'b str>,
+    /// The driver's clock: the latest `now` it was given.
+    now: u64,
+    /// When the opening handshake must be done by.
+    deadline: Option<u64>,
+    /// Rate limits on what is received.
+    limiter: Option<policy::Limiter<'b>>,
+    /// The limit the peer went over (with `OnExceed::Fail`).
+    limited: Option<Limit>,
+    /// How long the slice of the last `read_buf` was: a read into an empty one proves nothing.
+    offered: usize,
 }
 
 impl<'b> Driver<'b, Server> {
@@ -287,6 +299,11 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             error: None,
             timed_out: None,
             subprotocol: None,
+            now: 0,
+            deadline: None,
+            limiter: None,
+            limited: None,
+            offered: usize::MAX,
         }
     }
 
@@ -320,20 +337,31 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     }
 
     /// The next deadline, in the milliseconds of the `now` given to
-    /// [`handle_timeout`](Self::handle_timeout): keepalive or the close handshake.
+    /// [`handle_timeout`](Self::handle_timeout): the opening handshake's
+    /// ([`handshake_deadline`](Self::handshake_deadline)), keepalive, the close handshake, or
+    /// the end of a pause of a rate limiter ([`resume_at`](Self::resume_at)).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.phase {
-            Phase::Open => self.conn.poll_timeout(),
-            _ => None,
+            Phase::Open => match (self.conn.poll_timeout(), self.resume_at()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            _ => self.deadline(),
         }
     }
 
     /// Advances the connection's timers to `now` (milliseconds, monotonic): queues a
     /// keepalive ping, fails a silent peer, ends an unanswered close. Returns what timed out,
-    /// once; the next poll writes what it owes. Safe to call at any time, too often included.
+    /// once; the next poll writes what it owes. During the opening handshake it checks the
+    /// [`handshake_deadline`](Self::handshake_deadline) instead (returning `None`). Safe to
+    /// call at any time, too often included; a `now` earlier than one given before counts as
+    /// that one.
     pub fn handle_timeout(&mut self, now: u64) -> Option<TimedOut> {
+        let now = now.max(self.now);
+        self.now = now;
         if !matches!(self.phase, Phase::Open) {
+            self.check_deadline(now);
             return None;
         }
         let fired = self.conn.handle_timeout(now);
@@ -453,12 +481,24 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 self.rx_start = self.rx_end;
                 continue;
             };
-            let received = match messages.as_deref_mut() {
-                None => self
+            let received = match (messages.as_deref_mut(), self.limiter.as_mut()) {
+                (None, Some(limiter)) => {
+                    match limiter.limiter.receive(&mut self.conn, self.now, input) {
+                        Ok(r) => Ok((r.consumed, r.event.map(Pending::event))),
+                        Err(Limited::Exceeded { limit, consumed }) => {
+                            // The 1008 close is owed: written next, then reported.
+                            self.limited = self.limited.or(Some(limit));
+                            self.rx_start = start.saturating_add(consumed).min(self.rx_end);
+                            continue;
+                        }
+                        Err(Limited::Receive(e)) => Err(e),
+                    }
+                }
+                (None, None) => self
                     .conn
                     .receive(input)
                     .map(|r| (r.consumed, r.event.map(Pending::event))),
-                Some(messages) => {
+                (Some(messages), _) => {
                     let received = messages
                         .receive(&mut self.conn, input)
                         .map(|(consumed, m)| (consumed, m.map(Pending::message)));
@@ -504,6 +544,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         let clean = self.conn.close_outcome().is_some_and(|o| o.clean);
         match (self.error, self.timed_out) {
             (Some(e), _) => Closed::Protocol(e),
+            (None, _) if self.limited.is_some() => {
+                Closed::RateLimited(self.limited.unwrap_or(Limit::Messages))
+            }
             (None, Some(t)) => Closed::TimedOut(t),
             (None, None) if self.eof && !clean => Closed::Eof,
             (None, None) => Closed::Done,
@@ -560,8 +603,14 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     /// Where the next received bytes go: the free end of `rx`, after moving the unconsumed
     /// bytes (at most a frame header or a control frame, and an event not yet taken) to the
     /// front. Reading is allowed at any time, also while a write is blocked; the slice is
-    /// empty only when `rx` is full of input not yet handed out.
+    /// empty only when `rx` is full of input not yet handed out, or while a rate limiter
+    /// pauses reading ([`resume_at`](Self::resume_at)). A read into an empty slice is no read:
+    /// its 0 is not the end of the stream.
     pub fn read_buf(&mut self) -> &mut [u8] {
+        if self.resume_at().is_some() {
+            self.offered = 0;
+            return &mut [];
+        }
         if matches!(self.phase, Phase::Open) {
             let keep = self.pending.map_or(0, |p| p.rx_len());
             let from = self.rx_start.saturating_sub(keep);
@@ -571,13 +620,17 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 self.rx_end -= from;
             }
         }
-        self.rx.get_mut(self.rx_end..).unwrap_or_default()
+        let buf = self.rx.get_mut(self.rx_end..).unwrap_or_default();
+        self.offered = buf.len();
+        buf
     }
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 is the end of the stream
-    /// (report nothing when a non-blocking read found no data).
+    /// (report nothing when a non-blocking read found no data), unless the slice was empty.
     pub fn read_done(&mut self, n: usize) {
-        if n == 0 {
+        if n == 0 && self.offered == 0 {
+            // A read into nothing: it says nothing about the stream.
+        } else if n == 0 {
             self.eof = true;
         } else {
             self.rx_end = self.rx_end.saturating_add(n).min(self.rx.len());
@@ -653,3 +706,6 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod policy_tests;
