@@ -284,7 +284,11 @@ fn plain_ws_client_on_the_tls_port_is_refused() {
     );
     // The TLS alert is not an HTTP response (or the stream ends): a handshake error.
     let err = result.err().expect("a plain client got through a TLS port");
-    assert!(!matches!(err, Error::Io(ref e) if e.kind() == std::io::ErrorKind::WouldBlock));
+    assert!(!matches!(
+        err,
+        wsmachine::io::blocking::ConnectError::Other(Error::Io(ref e))
+            if e.kind() == std::io::ErrorKind::WouldBlock
+    ));
     let server_err = server.join().unwrap();
     assert!(server_err.contains("not TLS"), "{server_err}");
 }
