@@ -61,3 +61,17 @@ fn no_keepalive_ping_after_close() {
     assert_eq!(client.poll_transmit(&mut tx), Ok(0));
     assert_eq!(client.handle_timeout(1_000_000), None::<TimedOut>);
 }
+
+/// Found by `connection_client` (CI, 40 s): pings, pongs and a close (code 3048) arriving
+/// with keepalive on; the oracle's expectation of what was owed.
+#[test]
+fn client_pings_then_a_close_with_keepalive() {
+    let input = [
+        76, 3, 137, 5, 72, 101, 108, 108, 111, 138, 5, 72, 101, 108, 76, 3, 137, 5, 72, 101, 108,
+        108, 111, 138, 5, 72, 101, 108, 108, 111, 138, 5, 72, 101, 108, 76, 3, 137, 5, 255, 101,
+        108, 108, 111, 138, 5, 72, 101, 108, 76, 3, 137, 5, 72, 101, 108, 108, 111, 138, 5, 72,
+        101, 108, 108, 111, 138, 5, 72, 0, 0, 0, 0, 136, 2, 11, 232, 129, 108, 0, 0, 0, 58, 5, 72,
+        101, 108, 76, 3, 137, 13, 111,
+    ];
+    drive::connection_client(&input);
+}
