@@ -131,4 +131,4 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// The usage text of the policy flags, for the servers' `--help`-less errors.
 pub const USAGE: &str = "[ADDR] [--token SECRET] [--origin ORIGIN]... [--max-message BYTES] \
 [--rate-msgs N] [--max-connections N] [--ping-interval-ms N] [--pong-timeout-ms M] \
-[--handshake-timeout-ms N]";
+[--handshake-timeout-ms N] [--tls-cert CERT --tls-key KEY]";
