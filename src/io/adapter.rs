@@ -618,6 +618,61 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
         self.send_data(kind, rsv, payload, None) $($await)*
     }
 
+    /// Sends a message of `kind` compressed with `compressor` (permessage-deflate, RFC 7692
+    /// §7.2.1; feature `deflate-compress`), RSV1 set: as fragments of at most `out.len()`
+    /// compressed bytes, the scratch buffer they are compressed into. Only once the
+    /// extension is agreed ([`Driver::deflate_agreed`], then `Compressor::new(&agreed, level)`);
+    /// other messages may still go uncompressed, per message.
+    #[cfg(feature = "deflate-compress")]
+    pub $($async)* fn send_compressed(
+        &mut self,
+        compressor: &mut $crate::extensions::deflate::Compressor,
+        kind: DataKind,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error<T::Error>> {
+        self.send_compressed_fragment(compressor, kind, payload, true, out) $($await)*
+    }
+
+    /// The next piece of a message of `kind` compressed with `compressor` (the first piece
+    /// starts it, `fin` ends it), as fragments of at most `out.len()` compressed bytes: for
+    /// streaming a message as it arrives (an echo). A piece may send nothing yet (the
+    /// compressor keeps back what it may still change).
+    #[cfg(feature = "deflate-compress")]
+    pub $($async)* fn send_compressed_fragment(
+        &mut self,
+        compressor: &mut $crate::extensions::deflate::Compressor,
+        kind: DataKind,
+        piece: &[u8],
+        fin: bool,
+        out: &mut [u8],
+    ) -> Result<(), Error<T::Error>> {
+        let mut rest = piece;
+        loop {
+            let step = match compressor.compress(rest, fin, out) {
+                Ok(step) => step,
+                Err(e) => {
+                    compressor.reset();
+                    return Err(Error::Compress(e));
+                }
+            };
+            rest = rest.get(step.consumed..).unwrap_or_default();
+            let done = fin && step.done;
+            if step.written > 0 || done {
+                let bytes = out.get(..step.written).unwrap_or_default();
+                self.send_data(kind, $crate::wire::frame::RSV1, bytes, Some(done)) $($await)* ?;
+            }
+            // Without `fin`: once the piece is taken and `out` was not filled, nothing more is
+            // ready.
+            if done || (!fin && rest.is_empty() && step.written < out.len()) {
+                return Ok(());
+            }
+            if out.is_empty() {
+                return Err(Error::BufferTooSmall { buffer: $crate::io::Buffer::Tx, needed: 1 });
+            }
+        }
+    }
+
     /// Sends one fragment of a message (§5.4): the first starts a message of `kind` with the
     /// RSV bits `rsv` (0 without an extension; the same on every fragment), `fin` ends it. For
     /// text, only the whole message must be UTF-8.

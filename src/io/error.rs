@@ -79,6 +79,9 @@ pub enum Error<E> {
     /// frame is written.
     #[cfg(feature = "deflate")]
     Negotiation(crate::extensions::deflate::NegotiationError),
+    /// The compressor failed; nothing more of the message was sent.
+    #[cfg(feature = "deflate-compress")]
+    Compress(crate::extensions::deflate::CompressError),
 }
 
 /// Which part of the opening handshake failed.
@@ -301,6 +304,8 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Self::Inflate(e) => write!(f, "permessage-deflate: {e}"),
             #[cfg(feature = "deflate")]
             Self::Negotiation(e) => write!(f, "permessage-deflate answer refused: {e}"),
+            #[cfg(feature = "deflate-compress")]
+            Self::Compress(e) => write!(f, "permessage-deflate: {e}"),
         }
     }
 }
