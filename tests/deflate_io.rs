@@ -1,7 +1,11 @@
 //! permessage-deflate through the sans-IO driver (RFC 7692 §5–§7): a client and a server
 //! driver in memory negotiate, inflate compressed messages into their windows, pass plain ones
 //! through, and fail a bad answer with 1010.
-#![cfg(feature = "deflate-compress")]
+#![cfg(all(
+    feature = "deflate-compress",
+    feature = "embedded-io",
+    feature = "embedded-io-async"
+))]
 
 mod util;
 
@@ -313,4 +317,153 @@ fn a_declined_offer_speaks_plain_and_a_bad_answer_fails_with_1010() {
             );
         }
     }
+}
+
+/// A blocking echo server with permessage-deflate on one connection: every message back,
+/// compressed.
+fn deflate_echo_server(listener: std::net::TcpListener) -> std::thread::JoinHandle<()> {
+    use embedded_io_adapters::std::FromStd;
+    use wsmachine::io::blocking::WebSocket;
+    std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let (mut rx, mut tx) = (vec![0u8; 8192], vec![0u8; 8192]);
+        let mut window = vec![0u8; 1 << 15];
+        let mut deflate = Deflate::new(&mut window, DeflateConfig::DEFAULT, 1 << 20).unwrap();
+        let options = ServerOptions::default();
+        let driver =
+            Driver::server(&mut rx, &mut tx, Config::DEFAULT, &options).deflate(&mut deflate);
+        let mut ws =
+            WebSocket::accept_on(FromStd::new(tcp), driver, |_| Ok(Accept::default())).unwrap();
+        let agreed = ws.driver().deflate_agreed().expect("agreed");
+        let mut compressor = Compressor::new(&agreed, 6);
+        let (mut message, mut out) = (Vec::new(), vec![0u8; 1024]);
+        loop {
+            match ws.next_event() {
+                Ok(Event::Data(chunk)) => {
+                    message.extend_from_slice(chunk.payload);
+                    if chunk.last {
+                        let kind = chunk.kind;
+                        ws.send_compressed(&mut compressor, kind, &message, &mut out)
+                            .unwrap();
+                        message.clear();
+                    }
+                }
+                Ok(_) => {}
+                Err(wsmachine::io::Error::Closed) => return,
+                Err(e) => panic!("server: {e}"),
+            }
+        }
+    })
+}
+
+#[test]
+fn both_adapters_take_the_opt_in_and_send_compressed() {
+    use embedded_io_adapters::std::FromStd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = deflate_echo_server(listener);
+    // The blocking client.
+    let big = text(100_000);
+    {
+        use wsmachine::io::blocking::WebSocket;
+        let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
+        let mut window = vec![0u8; 1 << 15];
+        let mut deflate = Deflate::new(&mut window, DeflateConfig::DEFAULT, 1 << 20).unwrap();
+        let offer = deflate.offer().header().unwrap();
+        let request = ClientRequest {
+            extensions: Some(offer.as_str()),
+            ..ClientRequest::new("127.0.0.1", "/")
+        };
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let driver = Driver::client_deflate(
+            &mut rx,
+            &mut tx,
+            Config::DEFAULT,
+            XorShift::new(3),
+            &request,
+            &mut deflate,
+        );
+        let (mut ws, _) = WebSocket::connect_on(FromStd::new(tcp), driver).unwrap();
+        let agreed = ws.driver().deflate_agreed().expect("agreed");
+        let mut compressor = Compressor::new(&agreed, 6);
+        let mut out = vec![0u8; 700];
+        for (i, payload) in [&big[..], b"plain", b""].into_iter().enumerate() {
+            if i == 1 {
+                ws.send_binary(payload).unwrap();
+            } else {
+                ws.send_compressed(&mut compressor, DataKind::Text, payload, &mut out)
+                    .unwrap();
+            }
+            let mut got = Vec::new();
+            loop {
+                match ws.next_event().unwrap() {
+                    Event::Data(chunk) => {
+                        assert_eq!(chunk.rsv, 0);
+                        got.extend_from_slice(chunk.payload);
+                        if chunk.last {
+                            break;
+                        }
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(got, payload);
+        }
+        ws.close(CloseCode::NORMAL, "").unwrap();
+    }
+    server.join().unwrap();
+
+    // The async client, on tokio.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = deflate_echo_server(listener);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use embedded_io_adapters::tokio_1::FromTokio;
+        use wsmachine::io::asynch::WebSocket;
+        let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
+        let mut window = vec![0u8; 1 << 15];
+        let mut deflate = Deflate::new(&mut window, DeflateConfig::DEFAULT, 1 << 20).unwrap();
+        let offer = deflate.offer().header().unwrap();
+        let request = ClientRequest {
+            extensions: Some(offer.as_str()),
+            ..ClientRequest::new("127.0.0.1", "/")
+        };
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let driver = Driver::client_deflate(
+            &mut rx,
+            &mut tx,
+            Config::DEFAULT,
+            XorShift::new(4),
+            &request,
+            &mut deflate,
+        );
+        let (mut ws, _) = WebSocket::connect_on(FromTokio::new(tcp), driver)
+            .await
+            .unwrap();
+        let agreed = ws.driver().deflate_agreed().expect("agreed");
+        let mut compressor = Compressor::new(&agreed, 6);
+        let mut out = vec![0u8; 700];
+        ws.send_compressed(&mut compressor, DataKind::Text, &big, &mut out)
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        loop {
+            match ws.next_event().await.unwrap() {
+                Event::Data(chunk) => {
+                    got.extend_from_slice(chunk.payload);
+                    if chunk.last {
+                        break;
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, big);
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+    server.join().unwrap();
 }

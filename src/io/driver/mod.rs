@@ -287,8 +287,8 @@ impl<'b, const H: usize> Driver<'b, Server, H> {
 }
 
 #[cfg(feature = "deflate")]
-impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
-    /// [`Driver::client_with_headers`] offering permessage-deflate: `request.extensions` must
+impl<'b, R: RngCore> Driver<'b, Client<R>> {
+    /// [`Driver::client`] offering permessage-deflate: `request.extensions` must
     /// be the offer, `deflate.offer().header()`. The server's answer is checked (RFC 7692
     /// §7.1): one that does not fit the offer fails the connection with 1010
     /// ([`Closed::Negotiation`]). Once open, compressed messages come out inflated, as
@@ -301,13 +301,31 @@ impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
         request: &ClientRequest<'b>,
         deflate: &'b mut Deflate<'b>,
     ) -> Self {
+        Self::client_deflate_with_headers(rx, tx, config, rng, request, deflate)
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
+    /// [`Driver::client_deflate`] for heads of up to `H` header lines.
+    pub fn client_deflate_with_headers(
+        rx: &'b mut [u8],
+        tx: &'b mut [u8],
+        config: Config,
+        rng: R,
+        request: &ClientRequest<'b>,
+        deflate: &'b mut Deflate<'b>,
+    ) -> Self {
         let config = Config {
             allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
             ..config
         };
-        let mut driver = Self::client_with_headers(rx, tx, config, rng, request);
-        driver.deflate = Some(deflate);
-        driver
+        Self::client_with_headers(rx, tx, config, rng, request).with_deflate(deflate)
+    }
+
+    fn with_deflate(mut self, deflate: &'b mut Deflate<'b>) -> Self {
+        self.deflate = Some(deflate);
+        self
     }
 }
 
