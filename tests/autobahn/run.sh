@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Autobahn|Testsuite, both roles, in two runs:
 #   cases 1.* to 10.*, no compression (fuzzingclient.json, fuzzingserver.json);
-#   cases 12.* and 13.*, permessage-deflate (fuzzingclient-deflate.json, fuzzingserver-deflate.json),
-#     the examples started with --deflate (DEFLATE_CASES_TOKIO: the subset for tokio_echo);
+#   permessage-deflate, the examples started with --deflate: a bounded subset of 12.* and 13.*
+#     (fuzzingclient-deflate.json, fuzzingserver-deflate.json: 12.1.* and 13.*.1-3, so every
+#     offer variant of 13.*; the whole of 12.*/13.* takes over 10 minutes a role, wstest being
+#     the bottleneck), a smaller one for tokio_echo (DEFLATE_CASES_TOKIO);
 #   server role: wstest fuzzingclient against examples/echo_server and examples/tokio_echo;
 #   client role: wstest fuzzingserver against examples/autobahn_client.
 # Prints `ROLE: N OK, N NON-STRICT, N FAILED, N other` per role and fails unless every case's
@@ -127,12 +129,12 @@ roles=(
   "client (autobahn_client)=autobahn_client/index.json"
 )
 
-# Cases 12.* and 13.*, permessage-deflate; tokio_echo runs the same code over the async
+# The permessage-deflate subset of 12.* and 13.*; tokio_echo runs the same code over the async
 # adapter, so a subset of its cases bounds the run.
 if [ "${DEFLATE:-1}" != 0 ]; then
   server_run echo_server "$here/fuzzingclient-deflate.json" echo_server-deflate "" --deflate
   server_run tokio_echo "$here/fuzzingclient-deflate.json" tokio_echo-deflate \
-    "${DEFLATE_CASES_TOKIO:-12.1.*,12.5.*,13.1.*,13.7.*}" --deflate
+    "${DEFLATE_CASES_TOKIO:-12.1.1,12.1.2,12.1.3,12.1.4,13.*.1}" --deflate
   client_run "$here/fuzzingserver-deflate.json" autobahn_client-deflate --deflate
   roles+=(
     "server (echo_server --deflate, 12-13)=echo_server-deflate/index.json"
