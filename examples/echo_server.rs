@@ -31,6 +31,7 @@
 //! | `--ping-interval-ms N` | a ping after N ms without input ... |
 //! | `--pong-timeout-ms M` | ... and a peer silent for M ms more (default 10 000) is closed with 1001 and dropped |
 //! | `--handshake-timeout-ms N` | the request head must be in within N ms (default 10 000), else `408`; meanwhile the others are served |
+//! | `--deflate` | answer permessage-deflate offers (RFC 7692; build with `--features deflate-compress`): compressed messages are inflated into a 32 KiB window, and once agreed every message is echoed compressed |
 //! | `--tls-cert CERT --tls-key KEY` | together: serve `wss://` with this certificate chain and private key (PEM) |
 //!
 //! A refusal is answered, then the server half-closes and reads what the client still sends
@@ -45,7 +46,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::flags::{server_tls, Flags, TLS_SERVER_FLAGS};
-use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, USAGE};
+use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, SERVER_SWITCHES, USAGE};
 use common::tls::{self, HalfCloseTls};
 use embedded_io_adapters::std::FromStd;
 use wsmachine::connection::RateLimiter;
@@ -229,6 +230,11 @@ fn handle(
     let mut stream = secure(tcp, tls).map_err(Error::Io)?;
     let rate = policy.rate_limits();
     let mut limiter = RateLimiter::new(rate.unwrap_or_default());
+    // `--deflate`: the inflate window and the inflater's state, only then.
+    #[cfg(feature = "deflate-compress")]
+    let mut window = common::deflate::window(policy.deflate);
+    #[cfg(feature = "deflate-compress")]
+    let mut deflate = common::deflate::deflate(&mut window, policy.config().max_message_size);
     let mut buffers = vec![0u8; 3 * BUF];
     let (rx, rest) = buffers.split_at_mut(BUF);
     let (tx, copy) = rest.split_at_mut(BUF);
@@ -237,6 +243,10 @@ fn handle(
     let mut driver = Driver::server(rx, tx, policy.config(), &options).handshake_deadline(deadline);
     if let Some(rate) = rate {
         driver = driver.rate_limiter(&mut limiter, rate.on_exceed);
+    }
+    #[cfg(feature = "deflate-compress")]
+    if let Some(deflate) = deflate.as_mut() {
+        driver = driver.deflate(deflate);
     }
     let accepted = Ws::accept_timed(
         FromStd::new(&mut stream),
@@ -328,6 +338,10 @@ fn echo(
 ) -> Result<(), Error<std::io::Error>> {
     let keepalive = policy.ping_interval_ms.is_some_and(|n| n > 0);
     let mut last_input = Instant::now();
+    // Once permessage-deflate is agreed every message is echoed compressed, whether the
+    // client's came compressed or not (the inflated chunks do not say).
+    #[cfg(feature = "deflate-compress")]
+    let mut compress = common::deflate::Compress::new(ws.driver().deflate_agreed());
     loop {
         let _ = ws.handle_timeout(ms(start));
         ws.flush()?;
@@ -357,6 +371,11 @@ fn echo(
         };
         last_input = Instant::now();
         let payload = copy.get(..len).unwrap_or_default();
+        #[cfg(feature = "deflate-compress")]
+        if let Some(c) = compress.as_mut() {
+            ws.send_compressed_fragment(&mut c.compressor, kind, payload, last, &mut c.out)?;
+            continue;
+        }
         ws.send_fragment(kind, rsv, payload, last)?;
     }
 }
@@ -364,7 +383,7 @@ fn echo(
 #[allow(dead_code)] // `tests/echo_server_abuse.rs` includes this file and has its own `main`.
 fn main() {
     let with_value = [SERVER_FLAGS, TLS_SERVER_FLAGS].concat();
-    let parsed = Flags::parse(std::env::args().skip(1), &with_value, &[])
+    let parsed = Flags::parse(std::env::args().skip(1), &with_value, SERVER_SWITCHES)
         .and_then(|flags| Ok((Policy::from_flags(&flags)?, flags)));
     let (policy, flags) = match parsed {
         Ok(parsed) => parsed,

@@ -28,6 +28,7 @@
 //! | `--pong-timeout-ms M` | ... and a peer silent for M ms more (default 10 000) is closed with 1001 and dropped |
 //! | `--handshake-timeout-ms N` | the request head must be in within N ms (default 10 000), else `408` |
 //! | `--tls-cert CERT --tls-key KEY` | together: serve `wss://` with this certificate chain and private key (PEM) |
+//! | `--deflate` | answer permessage-deflate offers (RFC 7692; build with `--features deflate-compress`): compressed messages are inflated into a 32 KiB window, and once agreed every message is echoed compressed |
 //!
 //! The handshake shows the driver's loop on a runtime: [`Poll::Read`]'s `wake_at` is the
 //! handshake deadline, raced against the read; past it the driver writes the 408 itself.
@@ -40,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::flags::{server_tls, Flags, TLS_SERVER_FLAGS};
-use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, USAGE};
+use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, SERVER_SWITCHES, USAGE};
 use common::tls::{self, AsyncHalfCloseTls, AsyncStream};
 use embedded_io_adapters::tokio_1::FromTokio;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -111,7 +112,7 @@ impl Drop for Active {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let with_value = [SERVER_FLAGS, TLS_SERVER_FLAGS].concat();
-    let parsed = Flags::parse(std::env::args().skip(1), &with_value, &[])
+    let parsed = Flags::parse(std::env::args().skip(1), &with_value, SERVER_SWITCHES)
         .and_then(|flags| Ok((Policy::from_flags(&flags)?, flags)));
     let (policy, flags) = match parsed {
         Ok(parsed) => parsed,
@@ -278,6 +279,11 @@ async fn handle(
     let stream = secure(tcp, tls, policy.handshake_timeout()).await?;
     let rate = policy.rate_limits();
     let mut limiter = RateLimiter::new(rate.unwrap_or_default());
+    // `--deflate`: the inflate window and the inflater's state, only then.
+    #[cfg(feature = "deflate-compress")]
+    let mut window = common::deflate::window(policy.deflate);
+    #[cfg(feature = "deflate-compress")]
+    let mut deflate = common::deflate::deflate(&mut window, policy.config().max_message_size);
     let mut buffers = vec![0u8; 3 * BUF];
     let (rx, rest) = buffers.split_at_mut(BUF);
     let (tx, copy) = rest.split_at_mut(BUF);
@@ -286,6 +292,10 @@ async fn handle(
     let mut driver = Driver::server(rx, tx, policy.config(), &options).handshake_deadline(deadline);
     if let Some(rate) = rate {
         driver = driver.rate_limiter(&mut limiter, rate.on_exceed);
+    }
+    #[cfg(feature = "deflate-compress")]
+    if let Some(deflate) = deflate.as_mut() {
+        driver = driver.deflate(deflate);
     }
     let mut stream = FromTokio::new(stream);
     if let Err(e) = handshake(&mut stream, &mut driver, start, policy).await {
@@ -312,6 +322,10 @@ async fn echo(
     keepalive: bool,
 ) -> Result<(), Failure> {
     let mut last_input = Instant::now();
+    // Once permessage-deflate is agreed every message is echoed compressed, whether the
+    // client's came compressed or not (the inflated chunks do not say).
+    #[cfg(feature = "deflate-compress")]
+    let mut compress = common::deflate::Compress::new(ws.driver().deflate_agreed());
     loop {
         // Everything already received, the timers first (the limiter counts at this time).
         loop {
@@ -332,6 +346,13 @@ async fn echo(
                 Err(e) => return Err(e.into()),
             };
             let payload = copy.get(..len).unwrap_or_default();
+            #[cfg(feature = "deflate-compress")]
+            if let Some(c) = compress.as_mut() {
+                let (compressor, out) = (&mut c.compressor, &mut c.out);
+                let send = ws.send_compressed_fragment(compressor, kind, payload, last, out);
+                timeout(IDLE, send).await.map_err(|_| Failure::Idle)??;
+                continue;
+            }
             let sent = timeout(IDLE, ws.send_fragment(kind, rsv, payload, last)).await;
             sent.map_err(|_| Failure::Idle)??;
         }

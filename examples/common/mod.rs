@@ -3,6 +3,7 @@
 //! timeouts and headers, reporting a refusal, ending a connection.
 #![allow(dead_code)] // Each example uses part of it.
 
+pub mod deflate;
 pub mod flags;
 pub mod policy;
 pub mod tls;
@@ -16,7 +17,7 @@ use embedded_io_adapters::std::FromStd;
 use rand_core::{OsRng, TryRngCore, UnwrapErr};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::io::blocking::{ConnectError, NoHalfClose, WebSocket};
-use wsmachine::io::{Drain, Refusal};
+use wsmachine::io::{Drain, Driver, Refusal};
 use wsmachine::{Client, Config};
 
 /// A blocking client over a std TCP stream (with TLS over it for `wss://`), masking with keys
@@ -97,6 +98,9 @@ pub struct ConnectOptions<'a> {
     pub config: Config,
     /// For `wss://`: the CA certificates (PEM) trusted instead of the system's roots.
     pub ca: Option<&'a Path>,
+    /// The `Sec-WebSocket-Extensions` offer: with [`connect_deflate`], the permessage-deflate
+    /// offer of its `Deflate` (`deflate.offer().header()`).
+    pub extensions: Option<&'a str>,
 }
 
 impl Default for ConnectOptions<'_> {
@@ -106,6 +110,7 @@ impl Default for ConnectOptions<'_> {
             headers: &[],
             config: Config::DEFAULT,
             ca: None,
+            extensions: None,
         }
     }
 }
@@ -193,6 +198,36 @@ pub fn connect_with<'b>(
     options: &ConnectOptions<'b>,
     timeout: Duration,
 ) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
+    open(url, rx, tx, options, timeout, None)
+}
+
+/// [`connect_with`] offering permessage-deflate (`--deflate`): `options.extensions` must be
+/// `deflate`'s offer. Compressed messages then arrive inflated.
+#[cfg(feature = "deflate")]
+pub fn connect_deflate<'b>(
+    url: &'b Url,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+    options: &ConnectOptions<'b>,
+    timeout: Duration,
+    deflate: &'b mut wsmachine::io::Deflate<'b>,
+) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
+    open(url, rx, tx, options, timeout, Some(deflate))
+}
+
+#[cfg(feature = "deflate")]
+type DeflateState<'b> = wsmachine::io::Deflate<'b>;
+#[cfg(not(feature = "deflate"))]
+type DeflateState<'b> = std::marker::PhantomData<&'b ()>;
+
+fn open<'b>(
+    url: &'b Url,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+    options: &ConnectOptions<'b>,
+    timeout: Duration,
+    deflate: Option<&'b mut DeflateState<'b>>,
+) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
     let fail = ConnectFailure::Other;
     // A bad CA file (or no system roots) fails before any connection is made.
     let tls_config = if url.secure {
@@ -234,10 +269,16 @@ pub fn connect_with<'b>(
         query: url.query.as_deref(),
         subprotocols: options.subprotocols,
         extra_headers: options.headers,
+        extensions: options.extensions,
         ..ClientRequest::new(&url.host, &url.path)
     };
     let rng = OsRng.unwrap_err();
-    let connected = ClientWs::connect(FromStd::new(stream), rx, tx, options.config, rng, &request);
+    let driver = match deflate {
+        #[cfg(feature = "deflate")]
+        Some(deflate) => Driver::client_deflate(rx, tx, options.config, rng, &request, deflate),
+        _ => Driver::client(rx, tx, options.config, rng, &request),
+    };
+    let connected = ClientWs::connect_on(FromStd::new(stream), driver);
     let (ws, chosen) = connected.map_err(|e| match describe(&e) {
         ConnectFailure::Other(e) => fail(format!("handshake with {}: {e}", url.host)),
         refused => refused,

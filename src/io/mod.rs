@@ -261,6 +261,29 @@
 //!   [`Refusal`] with the status, `WWW-Authenticate`, `Location`, `Retry-After` and the start
 //!   of the body, borrowed from `rx`.
 //!
+//! # permessage-deflate (feature `deflate`)
+//!
+//! Opt in with a [`Deflate`]: storage the caller owns (the inflate window, `1 <<
+//! receive_window_bits` bytes, and about 11 KB of inflater state) with a
+//! [`DeflateConfig`](crate::extensions::deflate::DeflateConfig). A server gives it to
+//! [`Driver::deflate`]: the client's offer is answered in the 101 (unless the application's
+//! `Accept` names extensions itself). A client starts with [`Driver::client_deflate`], its
+//! request's `extensions` being `deflate.offer().header()`; an answer that does not fit the
+//! offer fails the connection with 1010 ([`Closed::Negotiation`]). Once open, compressed
+//! messages come out of [`Driver::event`] (and the adapters' `next_event`) inflated, as
+//! [`Event::Data`](crate::Event::Data) chunks with `rsv == 0` borrowing the window; corrupt
+//! data, a message inflating past the limit or bad UTF-8 is [`Closed::Inflate`] (1007, 1009).
+//! Sending stays uncompressed unless the caller compresses: with `deflate-compress`, the
+//! adapters' `send_compressed` and `send_compressed_fragment` (a
+//! [`Compressor`](crate::extensions::deflate::Compressor) made from
+//! [`Driver::deflate_agreed`]). A driver without a `Deflate` is one pointer larger with the
+//! feature and unchanged without it.
+//!
+//! Not yet with a `Deflate`: whole messages ([`Driver::advance_message`], `receive_message`:
+//! the reassembler sees the connection's frames, compressed ones as `Message::Encoded`) and
+//! the rate limiter (its counts skip the inflating path); put inflated chunks together
+//! yourself, as `examples/client.rs` does.
+//!
 //! # The adapters
 //!
 //! [`blocking::WebSocket`] and [`asynch::WebSocket`] are one body (`adapter.rs`) written once
@@ -287,6 +310,8 @@ pub mod blocking;
 pub mod asynch;
 
 pub use adapter::Drain;
+#[cfg(feature = "deflate")]
+pub use driver::Deflate;
 pub use driver::{Driver, PendingRequest, Poll, Refusal, Step, DEFAULT_MAX_HEADERS};
 pub use error::{Buffer, Closed, Error, HandshakeFailure, TrySendError};
 
