@@ -15,7 +15,8 @@ if [ ! -f "$mods/node_modules/ws/package.json" ]; then
   mkdir -p "$mods"
   npm install --prefix "$mods" --no-audit --no-fund --silent ws@8
 fi
-cargo build --release --features embedded-io,embedded-io-async --examples
+# The interop step's build plus deflate-compress, which the examples' --deflate needs.
+cargo build --release --features embedded-io,embedded-io-async,deflate-compress --examples
 # The extension checks are on in CI: WS_EXPECT_DEFLATE=0 is for development only.
 export WS_EXPECT_DEFLATE=1
 unset ECHO_SERVER_CMD CLIENT_CMD
