@@ -8,6 +8,10 @@
 //! every data chunk back as a fragment as it arrives (three fixed 64 KiB buffers, whatever the
 //! message size) until the server closes; finally `/updateReports?agent=AGENT` writes the
 //! reports. A case that fails the connection is expected (many test bad input) and only logged.
+//!
+//! With `--deflate` (build with `--features deflate-compress`) every case offers
+//! permessage-deflate (RFC 7692): compressed messages arrive inflated into a 32 KiB window, and
+//! once agreed every message is echoed compressed.
 
 mod common;
 
@@ -23,18 +27,32 @@ const BUF: usize = 64 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let (flags, args): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let deflate = match flags.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => false,
+        ["--deflate"] => true,
+        _ => {
+            eprintln!("usage: autobahn_client [URL] [AGENT] [--deflate]");
+            std::process::exit(2);
+        }
+    };
+    let deflate = common::deflate::check(deflate).unwrap_or_else(|e| {
+        eprintln!("autobahn_client: {e}");
+        std::process::exit(2);
+    });
+    let mut args = args.into_iter();
     let base = args
         .next()
         .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let agent = args.next().unwrap_or_else(|| "wsmachine".to_owned());
-    if let Err(e) = run(&base, &agent) {
+    if let Err(e) = run(&base, &agent, deflate) {
         eprintln!("autobahn_client: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(base: &str, agent: &str) -> Result<(), String> {
+fn run(base: &str, agent: &str, deflate: bool) -> Result<(), String> {
     let base = common::parse_url(base)?;
     let at = |path: &str, query: Option<String>| Url {
         path: path.to_owned(),
@@ -49,7 +67,28 @@ fn run(base: &str, agent: &str) -> Result<(), String> {
     println!("autobahn_client: {count} cases");
     for case in 1..=count {
         let url = at("/runCase", Some(format!("case={case}&agent={agent}")));
+        #[cfg(feature = "deflate-compress")]
+        let (offer, mut window) = (
+            wsmachine::extensions::deflate::ClientOffer::new(&Default::default()).header(),
+            common::deflate::window(deflate),
+        );
+        #[cfg(feature = "deflate-compress")]
+        let mut state = common::deflate::deflate(&mut window, u64::MAX);
+        #[cfg(feature = "deflate-compress")]
+        let (mut ws, _) = match (state.as_mut(), offer.as_ref()) {
+            (Some(state), Ok(offer)) => {
+                let options = common::ConnectOptions {
+                    extensions: Some(offer.as_str()),
+                    ..common::ConnectOptions::default()
+                };
+                common::connect_deflate(&url, rx, tx, &options, TIMEOUT, state)
+                    .map_err(|e| e.to_string())?
+            }
+            _ => common::connect(&url, rx, tx, &[], TIMEOUT)?,
+        };
+        #[cfg(not(feature = "deflate-compress"))]
         let (mut ws, _) = common::connect(&url, rx, tx, &[], TIMEOUT)?;
+        let _ = deflate;
         if let Err(e) = echo(&mut ws, copy) {
             eprintln!("case {case}: {e}");
         }
@@ -94,6 +133,9 @@ fn drain(ws: &mut ClientWs<'_>) -> Result<(), Error<std::io::Error>> {
 
 /// Sends every data chunk back as it arrives, as a fragment of the same kind.
 fn echo(ws: &mut ClientWs<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Error>> {
+    // Once permessage-deflate is agreed every message goes back compressed.
+    #[cfg(feature = "deflate-compress")]
+    let mut compress = common::deflate::Compress::new(ws.driver().deflate_agreed());
     loop {
         let (kind, rsv, len, last) = match ws.next_event() {
             Ok(Event::Data(chunk)) => {
@@ -110,6 +152,11 @@ fn echo(ws: &mut ClientWs<'_>, copy: &mut [u8]) -> Result<(), Error<std::io::Err
             Err(e) => return Err(e),
         };
         let payload = copy.get(..len).unwrap_or_default();
+        #[cfg(feature = "deflate-compress")]
+        if let Some(c) = compress.as_mut() {
+            ws.send_compressed_fragment(&mut c.compressor, kind, payload, last, &mut c.out)?;
+            continue;
+        }
         ws.send_fragment(kind, rsv, payload, last)?;
     }
 }

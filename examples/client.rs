@@ -3,7 +3,14 @@
 //!
 //! ```text
 //! cargo run --release --example client -- ws://HOST:PORT/PATH [FLAGS]
+//! cargo run --release --example client -- wss://HOST[:PORT]/PATH [--ca CA.pem] [FLAGS]
 //! ```
+//!
+//! With `wss://` (port 443 by default) it runs TLS (rustls) before the handshake and checks
+//! that the server's certificate is valid for HOST (a DNS name or an IP literal) and chains to
+//! a trusted root: the CA certificates of `--ca CA.pem`, or the system's roots without it. An
+//! untrusted certificate (unknown CA), a name mismatch, or a server that does not speak TLS:
+//! a message saying which on stderr, and exit 1.
 //!
 //! At the end of stdin it sends a close with 1000, waits for the server's close and exits 0.
 //! It reads the socket while it waits for stdin (a thread feeds the lines through a channel;
@@ -17,6 +24,7 @@
 //!
 //! | flag | effect |
 //! | --- | --- |
+//! | `--ca CA.pem` | for `wss://`: trust the CA certificates in this PEM file instead of the system's roots |
 //! | `--header 'Name: value'` | repeatable: sent with the request (`Authorization: Bearer ...`); a name that is not a token, or a value with CR, LF or another control byte, is refused before connecting (exit 2) |
 //! | `--ping-interval-ms N` | a ping after N ms without input ... |
 //! | `--pong-timeout-ms M` | ... and a server silent for M ms more (default 10 000) is given up on (exit 1) |
@@ -26,10 +34,11 @@ mod common;
 
 use std::io::BufRead;
 use std::num::NonZeroU32;
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use common::flags::{parse_header, Flags};
+use common::flags::{parse_header, Flags, TLS_CLIENT_FLAGS};
 use common::{ConnectFailure, ConnectOptions};
 use rand_core::{OsRng, TryRngCore};
 use wsmachine::connection::TimedOut;
@@ -91,16 +100,17 @@ fn stdin_lines() -> Receiver<Option<String>> {
     receive
 }
 
-const USAGE: &str = "usage: client ws://HOST:PORT/PATH [--header 'Name: value']... \
-[--ping-interval-ms N] [--pong-timeout-ms M] [--reconnect]";
+const USAGE: &str = "usage: client ws[s]://HOST:PORT/PATH [--ca CA.pem] \
+[--header 'Name: value']... [--ping-interval-ms N] [--pong-timeout-ms M] [--reconnect]";
 
 fn run() -> Result<(), Failure> {
-    let flags = Flags::parse(
-        std::env::args().skip(1),
-        &["header", "ping-interval-ms", "pong-timeout-ms"],
-        &["reconnect"],
-    )
-    .map_err(|e| Failure::Usage(format!("{e}\n{USAGE}")))?;
+    let with_value = [
+        &["header", "ping-interval-ms", "pong-timeout-ms"][..],
+        TLS_CLIENT_FLAGS,
+    ]
+    .concat();
+    let flags = Flags::parse(std::env::args().skip(1), &with_value, &["reconnect"])
+        .map_err(|e| Failure::Usage(format!("{e}\n{USAGE}")))?;
     let url = flags
         .positional
         .first()
@@ -123,9 +133,14 @@ fn run() -> Result<(), Failure> {
         keepalive_timeout: timeout.unwrap_or(Config::DEFAULT.keepalive_timeout),
         ..Config::DEFAULT
     };
+    let ca = flags.value("ca").map(Path::new);
+    if ca.is_some() && !url.secure {
+        return Err(Failure::Usage(format!("--ca is for wss:// URLs\n{USAGE}")));
+    }
     let options = ConnectOptions {
         headers: &headers,
         config,
+        ca,
         ..ConnectOptions::default()
     };
     let lines = stdin_lines();
@@ -197,8 +212,9 @@ fn session(
     let (mut rx, mut tx) = (vec![0u8; BUF], vec![0u8; BUF]);
     let (mut ws, _) = common::connect_with(url, &mut rx, &mut tx, options, TIMEOUT)?;
     connected();
-    let tcp = ws.get_mut().inner_mut();
-    tcp.set_read_timeout(Some(POLL))
+    let stream = ws.get_mut().inner_mut();
+    stream
+        .set_read_timeout(Some(POLL))
         .map_err(|e| other(format!("socket setup: {e}")))?;
     let start = Instant::now();
     // When we sent our close: the server must answer by then.

@@ -2,7 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server -- [ADDR] [FLAGS]      (default 127.0.0.1:9001)
+//! cargo run --release --example echo_server -- [ADDR] --tls-cert CERT --tls-key KEY [FLAGS]
 //! ```
+//!
+//! With `--tls-cert CERT.pem --tls-key KEY.pem` (a PEM chain, leaf first, and its PEM private
+//! key) it serves `wss://` (rustls): every connection runs TLS first, within the handshake
+//! timeout, then everything below over it; a peer that is not TLS or refuses the certificate
+//! is logged and dropped. A certificate or key that does not load: a message on stderr and
+//! exit 1. Without them it serves plain `ws://`.
 //!
 //! Echoes every text and binary message, answers pings, completes the close handshake echoing
 //! the peer's code, and chooses the subprotocol `echo` when the client offers it. Each
@@ -24,6 +31,8 @@
 //! | `--ping-interval-ms N` | a ping after N ms without input ... |
 //! | `--pong-timeout-ms M` | ... and a peer silent for M ms more (default 10 000) is closed with 1001 and dropped |
 //! | `--handshake-timeout-ms N` | the request head must be in within N ms (default 10 000), else `408`; meanwhile the others are served |
+//! | `--deflate` | answer permessage-deflate offers (RFC 7692; build with `--features deflate-compress`): compressed messages are inflated into a 32 KiB window, and once agreed every message is echoed compressed |
+//! | `--tls-cert CERT --tls-key KEY` | together: serve `wss://` with this certificate chain and private key (PEM) |
 //!
 //! A refusal is answered, then the server half-closes and reads what the client still sends
 //! (bounded), so the client reads the status rather than a reset.
@@ -36,8 +45,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::flags::Flags;
-use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, USAGE};
+use common::flags::{server_tls, Flags, TLS_SERVER_FLAGS};
+use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, SERVER_SWITCHES, USAGE};
+use common::tls::{self, HalfCloseTls};
 use embedded_io_adapters::std::FromStd;
 use wsmachine::connection::RateLimiter;
 use wsmachine::handshake::server::ServerOptions;
@@ -75,7 +85,7 @@ impl Default for Limits {
     }
 }
 
-type Ws<'b> = WebSocket<'b, FromStd<&'b TcpStream>, Server>;
+type Ws<'b> = WebSocket<'b, FromStd<&'b mut tls::Stream>, Server>;
 
 /// Counts a connection while its thread runs.
 struct Active(Arc<AtomicUsize>);
@@ -103,6 +113,16 @@ pub fn serve(listener: &TcpListener, limits: Limits) {
 /// Accepts connections forever, each on its own thread, under `policy` (whose
 /// `--max-connections` overrides `limits`').
 pub fn serve_with(listener: &TcpListener, limits: Limits, policy: Policy) {
+    serve_tls(listener, limits, policy, None);
+}
+
+/// [`serve_with`], with TLS on every connection when `tls` is given (`wss://`).
+pub fn serve_tls(
+    listener: &TcpListener,
+    limits: Limits,
+    policy: Policy,
+    tls: Option<Arc<tls::ServerConfig>>,
+) {
     let limits = Limits {
         max_connections: policy.max_connections.unwrap_or(limits.max_connections),
         ..limits
@@ -126,11 +146,12 @@ pub fn serve_with(listener: &TcpListener, limits: Limits, policy: Policy) {
                 eprintln!("{peer}: too many refusals at once: dropped");
                 continue;
             };
+            let tls = tls.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("503 {peer}"))
                 .spawn(move || {
                     let _guard = guard;
-                    refuse_busy(&tcp);
+                    refuse_busy(tcp, tls.as_ref());
                 });
             if let Err(e) = spawned {
                 eprintln!("{peer}: no thread: {e}");
@@ -138,11 +159,12 @@ pub fn serve_with(listener: &TcpListener, limits: Limits, policy: Policy) {
             continue;
         };
         let policy = Arc::clone(&policy);
+        let tls = tls.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("ws {peer}"))
             .spawn(move || {
                 let _guard = guard;
-                if let Err(e) = handle(tcp, limits, &policy) {
+                if let Err(e) = handle(tcp, limits, &policy, tls.as_ref()) {
                     eprintln!("{peer}: {e}");
                 }
             });
@@ -152,22 +174,35 @@ pub fn serve_with(listener: &TcpListener, limits: Limits, policy: Policy) {
     }
 }
 
-/// Answers a connection over the cap: reads its request (a second at most), writes `503` with
-/// `Retry-After`, and closes gracefully.
-fn refuse_busy(tcp: &TcpStream) {
+/// Runs the TLS handshake on `tcp` when `tls` is given (bounded by its timeouts: set them
+/// first); the plain stream otherwise.
+fn secure(tcp: TcpStream, tls: Option<&Arc<tls::ServerConfig>>) -> std::io::Result<tls::Stream> {
+    match tls {
+        Some(config) => tls::accept_tls(tcp, config)
+            .map_err(|e| std::io::Error::other(format!("TLS handshake: {e}"))),
+        None => Ok(tls::Stream::Plain(tcp)),
+    }
+}
+
+/// Answers a connection over the cap: reads its request (a second at most, after the TLS
+/// handshake if any), writes `503` with `Retry-After`, and closes gracefully.
+fn refuse_busy(tcp: TcpStream, tls: Option<&Arc<tls::ServerConfig>>) {
     let setup = tcp
         .set_read_timeout(Some(LINGER))
         .and_then(|()| tcp.set_write_timeout(Some(LINGER)));
     if setup.is_err() {
         return;
     }
+    let Ok(mut stream) = secure(tcp, tls) else {
+        return;
+    };
     let (mut rx, mut tx, mut scratch) = ([0u8; 4096], [0u8; 1024], [0u8; 1024]);
     let options = ServerOptions::default();
     let driver = Driver::server(&mut rx, &mut tx, wsmachine::Config::DEFAULT, &options);
     let busy = Rejection::service_unavailable(Some(RETRY_AFTER_S));
-    let _ = Ws::accept_or_reject(FromStd::new(tcp), driver, |_| Err(busy));
-    linger(tcp, &mut scratch, |s| {
-        close_stream(s, half_close, &mut [], NO_DRAIN)
+    let _ = Ws::accept_or_reject(FromStd::new(&mut stream), driver, |_| Err(busy));
+    linger(&mut stream, &mut scratch, |s| {
+        close_stream(s, HalfCloseTls, &mut [], NO_DRAIN)
     });
 }
 
@@ -177,7 +212,12 @@ fn ms(start: Instant) -> u64 {
 }
 
 /// Runs one connection from the handshake to the end of the close handshake.
-fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<std::io::Error>> {
+fn handle(
+    tcp: TcpStream,
+    limits: Limits,
+    policy: &Policy,
+    tls: Option<&Arc<tls::ServerConfig>>,
+) -> Result<(), Error<std::io::Error>> {
     let start = Instant::now();
     let handshake = policy.handshake_timeout();
     // A read that fails just after the deadline is the deadline: the 408 goes out then.
@@ -186,8 +226,15 @@ fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<s
         .and_then(|()| tcp.set_read_timeout(Some(handshake + TICK)))
         .and_then(|()| tcp.set_write_timeout(Some(limits.idle_timeout)));
     setup.map_err(Error::Io)?;
+    // The TLS handshake (if any) within the handshake timeout just set.
+    let mut stream = secure(tcp, tls).map_err(Error::Io)?;
     let rate = policy.rate_limits();
     let mut limiter = RateLimiter::new(rate.unwrap_or_default());
+    // `--deflate`: the inflate window and the inflater's state, only then.
+    #[cfg(feature = "deflate-compress")]
+    let mut window = common::deflate::window(policy.deflate);
+    #[cfg(feature = "deflate-compress")]
+    let mut deflate = common::deflate::deflate(&mut window, policy.config().max_message_size);
     let mut buffers = vec![0u8; 3 * BUF];
     let (rx, rest) = buffers.split_at_mut(BUF);
     let (tx, copy) = rest.split_at_mut(BUF);
@@ -197,8 +244,12 @@ fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<s
     if let Some(rate) = rate {
         driver = driver.rate_limiter(&mut limiter, rate.on_exceed);
     }
+    #[cfg(feature = "deflate-compress")]
+    if let Some(deflate) = deflate.as_mut() {
+        driver = driver.deflate(deflate);
+    }
     let accepted = Ws::accept_timed(
-        FromStd::new(&tcp),
+        FromStd::new(&mut stream),
         driver,
         || ms(start),
         |request| policy.decide(request),
@@ -207,8 +258,8 @@ fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<s
         Ok(ws) => ws,
         Err(e) => {
             // The refusal is written: let the client read it rather than a reset.
-            linger(&tcp, copy, |s| {
-                close_stream(s, half_close, &mut [], NO_DRAIN)
+            linger(&mut stream, copy, |s| {
+                close_stream(s, HalfCloseTls, &mut [], NO_DRAIN)
             });
             return Err(e);
         }
@@ -216,50 +267,56 @@ fn handle(tcp: TcpStream, limits: Limits, policy: &Policy) -> Result<(), Error<s
     // The timers need a look at the clock now and then; without them a read may wait long.
     let timers = policy.ping_interval_ms.is_some_and(|n| n > 0) || rate.is_some();
     let wait = if timers { TICK } else { limits.idle_timeout };
-    let result = tcp
+    let result = ws
+        .get_mut()
+        .inner()
         .set_read_timeout(Some(wait))
         .map_err(Error::Io)
         .and_then(|()| echo(&mut ws, copy, start, limits, policy));
     // After the close handshake, or a failure (whose close frame goes out first): the server
     // closes first (§7.1.1), half-closing and reading what the client still sends, so that
     // our last frame is not lost to a reset.
-    let _ = tcp.set_write_timeout(Some(LINGER));
-    linger(&tcp, copy, |_| {
-        let _stream = ws.close_stream(half_close, NO_DRAIN);
-    });
+    let _ = ws.get_mut().inner().set_write_timeout(Some(LINGER));
+    let _ = ws.get_mut().inner().set_read_timeout(Some(LINGER));
+    let stream = ws.close_stream(HalfCloseTls, NO_DRAIN).into_inner();
+    drain(stream, copy);
     result
 }
 
 /// The adapter's close only writes what is owed and half-closes: [`linger`] drains.
 const NO_DRAIN: Drain = Drain { reads: 0, bytes: 0 };
-/// What [`linger`] reads at most before it drops a connection anyway.
+/// What [`drain`] reads at most before it drops a connection anyway.
 const LINGER_BYTES: usize = 1 << 20;
 
-/// Closes `tcp` gracefully: `close` writes what is owed and half-closes, then what the peer
-/// still sends is read and dropped until it ends the stream, within [`LINGER`] in all and
-/// [`LINGER_BYTES`]: a peer that is still sending (a flood) then reads our last frame rather
-/// than losing it to the reset that closing a socket with unread input sends.
-fn linger(tcp: &TcpStream, scratch: &mut [u8], close: impl FnOnce(&mut FromStd<&TcpStream>)) {
+/// Closes `stream` gracefully: `close` writes what is owed and half-closes (TLS
+/// `close_notify` first), then [`drain`].
+fn linger(
+    stream: &mut tls::Stream,
+    scratch: &mut [u8],
+    close: impl FnOnce(&mut FromStd<&mut tls::Stream>),
+) {
+    let _ = stream.set_read_timeout(Some(LINGER));
+    close(&mut FromStd::new(&mut *stream));
+    drain(stream, scratch);
+}
+
+/// Reads and drops what the peer still sends until it ends the stream, within [`LINGER`] in
+/// all and [`LINGER_BYTES`]: a peer that is still sending (a flood) then reads our last frame
+/// rather than losing it to the reset that closing a socket with unread input sends.
+fn drain(stream: &mut tls::Stream, scratch: &mut [u8]) {
     use std::io::Read;
-    let _ = tcp.set_read_timeout(Some(LINGER));
-    close(&mut FromStd::new(tcp));
     let end = Instant::now() + LINGER;
     let mut read = 0;
     while read < LINGER_BYTES && !scratch.is_empty() {
         let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
             return;
         }
-        match (&mut &*tcp).read(scratch) {
+        match stream.read(scratch) {
             Ok(0) | Err(_) => return,
             Ok(n) => read += n,
         }
     }
-}
-
-/// Ends our sending side of the TCP connection.
-fn half_close(stream: &mut FromStd<&TcpStream>) {
-    let _ = stream.inner().shutdown(std::net::Shutdown::Write);
 }
 
 /// Whether a read failed for want of data within its timeout.
@@ -281,6 +338,10 @@ fn echo(
 ) -> Result<(), Error<std::io::Error>> {
     let keepalive = policy.ping_interval_ms.is_some_and(|n| n > 0);
     let mut last_input = Instant::now();
+    // Once permessage-deflate is agreed every message is echoed compressed, whether the
+    // client's came compressed or not (the inflated chunks do not say).
+    #[cfg(feature = "deflate-compress")]
+    let mut compress = common::deflate::Compress::new(ws.driver().deflate_agreed());
     loop {
         let _ = ws.handle_timeout(ms(start));
         ws.flush()?;
@@ -310,13 +371,19 @@ fn echo(
         };
         last_input = Instant::now();
         let payload = copy.get(..len).unwrap_or_default();
+        #[cfg(feature = "deflate-compress")]
+        if let Some(c) = compress.as_mut() {
+            ws.send_compressed_fragment(&mut c.compressor, kind, payload, last, &mut c.out)?;
+            continue;
+        }
         ws.send_fragment(kind, rsv, payload, last)?;
     }
 }
 
 #[allow(dead_code)] // `tests/echo_server_abuse.rs` includes this file and has its own `main`.
 fn main() {
-    let parsed = Flags::parse(std::env::args().skip(1), SERVER_FLAGS, &[])
+    let with_value = [SERVER_FLAGS, TLS_SERVER_FLAGS].concat();
+    let parsed = Flags::parse(std::env::args().skip(1), &with_value, SERVER_SWITCHES)
         .and_then(|flags| Ok((Policy::from_flags(&flags)?, flags)));
     let (policy, flags) = match parsed {
         Ok(parsed) => parsed,
@@ -325,6 +392,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // A certificate or key that does not load (or only one of them): exit 1.
+    let tls = server_tls(&flags).unwrap_or_else(|e| {
+        eprintln!("echo_server: {e}");
+        std::process::exit(1);
+    });
+    // `wss://` says so on the listening line; plain `ws://` prints the address alone.
+    let scheme = if tls.is_some() { " (wss://)" } else { "" };
     let addr = flags
         .positional
         .first()
@@ -338,8 +412,8 @@ fn main() {
         }
     };
     match listener.local_addr() {
-        Ok(local) => println!("echo_server listening on {local}"),
-        Err(_) => println!("echo_server listening on {addr}"),
+        Ok(local) => println!("echo_server listening on {local}{scheme}"),
+        Err(_) => println!("echo_server listening on {addr}{scheme}"),
     }
-    serve_with(&listener, Limits::default(), policy);
+    serve_tls(&listener, Limits::default(), policy, tls);
 }

@@ -3,7 +3,14 @@
 //!
 //! ```text
 //! cargo run --release --example tokio_echo -- [ADDR] [FLAGS]      (default 127.0.0.1:9002)
+//! cargo run --release --example tokio_echo -- [ADDR] --tls-cert CERT --tls-key KEY [FLAGS]
 //! ```
+//!
+//! With `--tls-cert CERT.pem --tls-key KEY.pem` (a PEM chain, leaf first, and its PEM private
+//! key) it serves `wss://` through tokio-rustls: every connection runs TLS first, within the
+//! handshake timeout, then everything below over it; a peer that is not TLS or refuses the
+//! certificate is logged and dropped. A certificate or key that does not load: a message on
+//! stderr and exit 1. Without them it serves plain `ws://`.
 //!
 //! One task per connection on a single-threaded runtime, three fixed 64 KiB buffers each, every
 //! data chunk sent back as a fragment as it arrives; the subprotocol `echo` when offered; a
@@ -20,6 +27,8 @@
 //! | `--ping-interval-ms N` | a ping after N ms without input ... |
 //! | `--pong-timeout-ms M` | ... and a peer silent for M ms more (default 10 000) is closed with 1001 and dropped |
 //! | `--handshake-timeout-ms N` | the request head must be in within N ms (default 10 000), else `408` |
+//! | `--tls-cert CERT --tls-key KEY` | together: serve `wss://` with this certificate chain and private key (PEM) |
+//! | `--deflate` | answer permessage-deflate offers (RFC 7692; build with `--features deflate-compress`): compressed messages are inflated into a 32 KiB window, and once agreed every message is echoed compressed |
 //!
 //! The handshake shows the driver's loop on a runtime: [`Poll::Read`]'s `wake_at` is the
 //! handshake deadline, raced against the read; past it the driver writes the 408 itself.
@@ -27,13 +36,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::borrow::BorrowMut;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::flags::Flags;
-use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, USAGE};
+use common::flags::{server_tls, Flags, TLS_SERVER_FLAGS};
+use common::policy::{Policy, RETRY_AFTER_S, SERVER_FLAGS, SERVER_SWITCHES, USAGE};
+use common::tls::{self, AsyncHalfCloseTls, AsyncStream};
 use embedded_io_adapters::tokio_1::FromTokio;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -41,7 +50,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use wsmachine::connection::RateLimiter;
 use wsmachine::handshake::server::ServerOptions;
 use wsmachine::handshake::Rejection;
-use wsmachine::io::asynch::{close_stream, HalfClose, WebSocket};
+use wsmachine::io::asynch::{close_stream, WebSocket};
 use wsmachine::io::{Buffer, Closed, Drain, Driver, Error, Poll};
 use wsmachine::{Event, Server};
 
@@ -57,13 +66,14 @@ const DRAIN: Drain = Drain {
     bytes: 1 << 20,
 };
 
-type Ws<'b> = WebSocket<'b, &'b mut FromTokio<TcpStream>, Server>;
+type Ws<'b> = WebSocket<'b, &'b mut FromTokio<AsyncStream>, Server>;
 
 /// Why a connection ended early.
 #[derive(Debug)]
 enum Failure {
     Ws(Error<std::io::Error>),
     Handshake(Closed),
+    Tls(String),
     Idle,
 }
 
@@ -72,6 +82,7 @@ impl std::fmt::Display for Failure {
         match self {
             Self::Ws(e) => write!(f, "{e}"),
             Self::Handshake(c) => write!(f, "{c}"),
+            Self::Tls(e) => write!(f, "TLS handshake: {e}"),
             Self::Idle => write!(f, "idle for {} s", IDLE.as_secs()),
         }
     }
@@ -100,7 +111,8 @@ impl Drop for Active {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let parsed = Flags::parse(std::env::args().skip(1), SERVER_FLAGS, &[])
+    let with_value = [SERVER_FLAGS, TLS_SERVER_FLAGS].concat();
+    let parsed = Flags::parse(std::env::args().skip(1), &with_value, SERVER_SWITCHES)
         .and_then(|flags| Ok((Policy::from_flags(&flags)?, flags)));
     let (policy, flags) = match parsed {
         Ok(parsed) => parsed,
@@ -109,15 +121,22 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    // A certificate or key that does not load (or only one of them): exit 1.
+    let tls = server_tls(&flags).unwrap_or_else(|e| {
+        eprintln!("tokio_echo: {e}");
+        std::process::exit(1);
+    });
     let addr = flags
         .positional
         .first()
         .cloned()
         .unwrap_or_else(|| "127.0.0.1:9002".to_owned());
-    serve(&addr, policy).await;
+    serve(&addr, policy, tls).await;
 }
 
-async fn serve(addr: &str, policy: Policy) {
+async fn serve(addr: &str, policy: Policy, tls: Option<Arc<tls::ServerConfig>>) {
+    // `wss://` says so on the listening line; plain `ws://` prints the address alone.
+    let scheme = if tls.is_some() { " (wss://)" } else { "" };
     let listener = match TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -126,8 +145,8 @@ async fn serve(addr: &str, policy: Policy) {
         }
     };
     match listener.local_addr() {
-        Ok(local) => println!("tokio_echo listening on {local}"),
-        Err(_) => println!("tokio_echo listening on {addr}"),
+        Ok(local) => println!("tokio_echo listening on {local}{scheme}"),
+        Err(_) => println!("tokio_echo listening on {addr}{scheme}"),
     }
     let max = policy.max_connections.unwrap_or(MAX_CONNECTIONS);
     let policy = Arc::new(policy);
@@ -145,33 +164,55 @@ async fn serve(addr: &str, policy: Policy) {
             active.fetch_sub(1, Ordering::SeqCst);
             eprintln!("{peer}: {max} connections open: 503");
             // Tasks are cheap: the refusal reads the request and is bounded in time.
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let _ = timeout(LINGER * 2, refuse_busy(tcp)).await;
+                let _ = timeout(LINGER * 3, refuse_busy(tcp, tls)).await;
             });
             continue;
         }
         let guard = Active(Arc::clone(&active));
         let policy = Arc::clone(&policy);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            if let Err(e) = handle(tcp, &policy).await {
+            if let Err(e) = handle(tcp, &policy, tls).await {
                 eprintln!("{peer}: {e}");
             }
         });
     }
 }
 
-/// Answers a connection over the cap: reads its request, writes `503` with `Retry-After`,
-/// and closes gracefully.
-async fn refuse_busy(tcp: TcpStream) {
+/// Runs the TLS handshake on `tcp` when `tls` is given, within `within`; the plain stream
+/// otherwise.
+async fn secure(
+    tcp: TcpStream,
+    tls: Option<Arc<tls::ServerConfig>>,
+    within: Duration,
+) -> Result<AsyncStream, Failure> {
+    let Some(config) = tls else {
+        return Ok(AsyncStream::Plain(tcp));
+    };
+    match timeout(within, tls::accept_tls_async(tcp, &config)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(Failure::Tls(e)),
+        Err(_) => Err(Failure::Tls("timed out in the TLS handshake".to_owned())),
+    }
+}
+
+/// Answers a connection over the cap: reads its request (after the TLS handshake, if any),
+/// writes `503` with `Retry-After`, and closes gracefully.
+async fn refuse_busy(tcp: TcpStream, tls: Option<Arc<tls::ServerConfig>>) {
+    let Ok(stream) = secure(tcp, tls, LINGER).await else {
+        return;
+    };
     let (mut rx, mut tx, mut scratch) = ([0u8; 4096], [0u8; 1024], [0u8; 1024]);
     let options = ServerOptions::default();
     let driver = Driver::server(&mut rx, &mut tx, wsmachine::Config::DEFAULT, &options);
-    let mut stream = FromTokio::new(tcp);
+    let mut stream = FromTokio::new(stream);
     let busy = Rejection::service_unavailable(Some(RETRY_AFTER_S));
     let answer = WebSocket::accept_or_reject(&mut stream, driver, |_| Err(busy));
     if timeout(LINGER, answer).await.is_ok() {
-        let linger = close_stream(&mut stream, Shutdown, &mut scratch, DRAIN);
+        let linger = close_stream(&mut stream, AsyncHalfCloseTls, &mut scratch, DRAIN);
         let _ = timeout(LINGER, linger).await;
     }
 }
@@ -190,7 +231,7 @@ fn instant(start: Instant, at: Option<u64>) -> Instant {
 /// The opening handshake on the driver: reads raced against its deadline (`wake_at`), the
 /// policy's decision, the response (a 101, or a refusal or a 408 that the caller then closes).
 async fn handshake(
-    stream: &mut FromTokio<TcpStream>,
+    stream: &mut FromTokio<AsyncStream>,
     driver: &mut Driver<'_, Server>,
     start: Instant,
     policy: &Policy,
@@ -226,11 +267,23 @@ async fn handshake(
 }
 
 /// Runs one connection from the handshake to the end of the close handshake.
-async fn handle(tcp: TcpStream, policy: &Policy) -> Result<(), Failure> {
+async fn handle(
+    tcp: TcpStream,
+    policy: &Policy,
+    tls: Option<Arc<tls::ServerConfig>>,
+) -> Result<(), Failure> {
     let start = Instant::now();
     tcp.set_nodelay(true)?;
+    // The TLS handshake (if any) within the handshake timeout; the driver's deadline counts
+    // from `start` too, so the HTTP handshake has what is left.
+    let stream = secure(tcp, tls, policy.handshake_timeout()).await?;
     let rate = policy.rate_limits();
     let mut limiter = RateLimiter::new(rate.unwrap_or_default());
+    // `--deflate`: the inflate window and the inflater's state, only then.
+    #[cfg(feature = "deflate-compress")]
+    let mut window = common::deflate::window(policy.deflate);
+    #[cfg(feature = "deflate-compress")]
+    let mut deflate = common::deflate::deflate(&mut window, policy.config().max_message_size);
     let mut buffers = vec![0u8; 3 * BUF];
     let (rx, rest) = buffers.split_at_mut(BUF);
     let (tx, copy) = rest.split_at_mut(BUF);
@@ -240,10 +293,14 @@ async fn handle(tcp: TcpStream, policy: &Policy) -> Result<(), Failure> {
     if let Some(rate) = rate {
         driver = driver.rate_limiter(&mut limiter, rate.on_exceed);
     }
-    let mut stream = FromTokio::new(tcp);
+    #[cfg(feature = "deflate-compress")]
+    if let Some(deflate) = deflate.as_mut() {
+        driver = driver.deflate(deflate);
+    }
+    let mut stream = FromTokio::new(stream);
     if let Err(e) = handshake(&mut stream, &mut driver, start, policy).await {
         // The refusal is written: let the client read it rather than a reset.
-        let linger = close_stream(&mut stream, Shutdown, copy, DRAIN);
+        let linger = close_stream(&mut stream, AsyncHalfCloseTls, copy, DRAIN);
         let _ = timeout(LINGER, linger).await;
         return Err(e);
     }
@@ -252,17 +309,8 @@ async fn handle(tcp: TcpStream, policy: &Policy) -> Result<(), Failure> {
     let result = echo(&mut ws, copy, start, keepalive).await;
     // After the close handshake or a failure (whose close frame goes out first): the server
     // closes first (§7.1.1), half-closing and reading what the client still sends.
-    let _ = timeout(LINGER, ws.close_stream(Shutdown, DRAIN)).await;
+    let _ = timeout(LINGER, ws.close_stream(AsyncHalfCloseTls, DRAIN)).await;
     result
-}
-
-/// Half-closes a tokio TCP stream, however it is held.
-struct Shutdown;
-
-impl<T: BorrowMut<FromTokio<TcpStream>>> HalfClose<T> for Shutdown {
-    async fn half_close(&mut self, stream: &mut T) {
-        let _ = stream.borrow_mut().inner_mut().shutdown().await;
-    }
 }
 
 /// Sends every data chunk back as it arrives, as a fragment of the same kind. Reads are raced
@@ -274,6 +322,10 @@ async fn echo(
     keepalive: bool,
 ) -> Result<(), Failure> {
     let mut last_input = Instant::now();
+    // Once permessage-deflate is agreed every message is echoed compressed, whether the
+    // client's came compressed or not (the inflated chunks do not say).
+    #[cfg(feature = "deflate-compress")]
+    let mut compress = common::deflate::Compress::new(ws.driver().deflate_agreed());
     loop {
         // Everything already received, the timers first (the limiter counts at this time).
         loop {
@@ -294,6 +346,13 @@ async fn echo(
                 Err(e) => return Err(e.into()),
             };
             let payload = copy.get(..len).unwrap_or_default();
+            #[cfg(feature = "deflate-compress")]
+            if let Some(c) = compress.as_mut() {
+                let (compressor, out) = (&mut c.compressor, &mut c.out);
+                let send = ws.send_compressed_fragment(compressor, kind, payload, last, out);
+                timeout(IDLE, send).await.map_err(|_| Failure::Idle)??;
+                continue;
+            }
             let sent = timeout(IDLE, ws.send_fragment(kind, rsv, payload, last)).await;
             sent.map_err(|_| Failure::Idle)??;
         }

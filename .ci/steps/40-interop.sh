@@ -14,6 +14,7 @@ fi
 cargo build --release --features embedded-io,embedded-io-async --examples
 timeout 300 "$venv/bin/python" tests/interop/websockets_client.py
 timeout 300 "$venv/bin/python" tests/interop/websockets_server.py
+timeout 300 "$venv/bin/python" tests/interop/websockets_tls.py
 # Floods against echo_server with and without --rate-msgs: RSS, a probe's echo RTT, what the
 # flooder sees (about 12 s).
 timeout 120 "$venv/bin/python" tests/interop/flood.py

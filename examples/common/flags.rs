@@ -1,6 +1,11 @@
-//! A small command-line flag parser: `--name VALUE`, `--name=VALUE`, `--switch`, positionals.
+//! A small command-line flag parser: `--name VALUE`, `--name=VALUE`, `--switch`, positionals;
+//! and the TLS flags (`--tls-cert CERT --tls-key KEY` for a server, `--ca CA` for a client).
 
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+
+use super::tls;
 
 /// Parsed arguments: the positionals in order, each `--name VALUE` (repeatable) and switches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,6 +86,22 @@ impl Flags {
     }
 }
 
+/// The flags of a `wss://` server that take a value: its certificate chain and private key.
+pub const TLS_SERVER_FLAGS: &[&str] = &["tls-cert", "tls-key"];
+
+/// The flag of a `wss://` client that takes a value: the CA it trusts instead of the system's.
+pub const TLS_CLIENT_FLAGS: &[&str] = &["ca"];
+
+/// The server's TLS config from `--tls-cert CERT --tls-key KEY`: `None` when neither is given
+/// (plain `ws://`), an error when only one is, or when they do not load.
+pub fn server_tls(flags: &Flags) -> Result<Option<Arc<tls::ServerConfig>>, String> {
+    match (flags.value("tls-cert"), flags.value("tls-key")) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => tls::server_config(Path::new(cert), Path::new(key)).map(Some),
+        _ => Err("--tls-cert and --tls-key go together".to_owned()),
+    }
+}
+
 /// A `Name: value` request header from the command line. Refused (before anything is sent)
 /// when the name is not an HTTP token or the value holds CR, LF, NUL or another control byte
 /// but HTAB: such a value would end the header and smuggle others.
@@ -134,6 +155,25 @@ mod tests {
         assert!(Flags::parse(args(&["--n"]), &["n"], &[]).is_err());
         let f = Flags::parse(args(&["--n", "x"]), &["n"], &[]).unwrap();
         assert!(f.number::<u32>("n").is_err());
+    }
+
+    #[test]
+    fn tls_flags_go_together() {
+        let f = Flags::parse(args(&["--tls-cert", "c.pem"]), TLS_SERVER_FLAGS, &[]).unwrap();
+        assert!(server_tls(&f).is_err());
+        let f = Flags::parse(args(&["127.0.0.1:1"]), TLS_SERVER_FLAGS, &[]).unwrap();
+        assert!(matches!(server_tls(&f), Ok(None)));
+        let f = Flags::parse(
+            args(&[
+                "--tls-cert=/nonexistent/c.pem",
+                "--tls-key",
+                "/nonexistent/k.pem",
+            ]),
+            TLS_SERVER_FLAGS,
+            &[],
+        )
+        .unwrap();
+        assert!(server_tls(&f).is_err());
     }
 
     #[test]

@@ -1,26 +1,30 @@
 //! What the examples share: a small flag parser, the servers' policy flags (token, origins,
-//! limits, keepalive), `ws://` URLs, connecting with timeouts and headers, reporting a refusal,
-//! ending a connection.
+//! limits, keepalive), `ws://` and `wss://` URLs, connecting (over TLS for `wss://`) with
+//! timeouts and headers, reporting a refusal, ending a connection.
 #![allow(dead_code)] // Each example uses part of it.
 
+pub mod deflate;
 pub mod flags;
 pub mod policy;
+pub mod tls;
 
 use std::io::Read;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::time::Duration;
 
 use embedded_io_adapters::std::FromStd;
 use rand_core::{OsRng, TryRngCore, UnwrapErr};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::io::blocking::{ConnectError, NoHalfClose, WebSocket};
-use wsmachine::io::{Drain, Refusal};
+use wsmachine::io::{Drain, Driver, Refusal};
 use wsmachine::{Client, Config};
 
-/// A blocking client over a std TCP stream, masking with keys from the OS.
-pub type ClientWs<'b> = WebSocket<'b, FromStd<TcpStream>, Client<UnwrapErr<OsRng>>>;
+/// A blocking client over a std TCP stream (with TLS over it for `wss://`), masking with keys
+/// from the OS.
+pub type ClientWs<'b> = WebSocket<'b, FromStd<tls::Stream>, Client<UnwrapErr<OsRng>>>;
 
-/// The parts of a `ws://host[:port][/path][?query]` URL.
+/// The parts of a `ws[s]://host[:port][/path][?query]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
     /// As written in the URL: an IPv6 address keeps its brackets.
@@ -28,13 +32,16 @@ pub struct Url {
     pub port: u16,
     pub path: String,
     pub query: Option<String>,
+    /// `wss://`: TLS over the TCP connection (port 443 by default).
+    pub secure: bool,
 }
 
-/// Parses a `ws://` URL (`wss://` needs TLS, which these examples do not have).
+/// Parses a `ws://` or `wss://` URL.
 pub fn parse_url(url: &str) -> Result<Url, String> {
-    let rest = url
+    let (plain, secure) = tls::split_wss(url);
+    let rest = plain
         .strip_prefix("ws://")
-        .ok_or_else(|| format!("not a ws:// URL: {url}"))?;
+        .ok_or_else(|| format!("not a ws:// or wss:// URL: {url}"))?;
     let (authority, target) = match rest.find(['/', '?']) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
@@ -59,6 +66,7 @@ pub fn parse_url(url: &str) -> Result<Url, String> {
         port,
         path: path.to_owned(),
         query,
+        secure,
     })
 }
 
@@ -88,6 +96,11 @@ pub struct ConnectOptions<'a> {
     pub headers: &'a [(&'a str, &'a str)],
     /// The connection's configuration (keepalive).
     pub config: Config,
+    /// For `wss://`: the CA certificates (PEM) trusted instead of the system's roots.
+    pub ca: Option<&'a Path>,
+    /// The `Sec-WebSocket-Extensions` offer: with [`connect_deflate`], the permessage-deflate
+    /// offer of its `Deflate` (`deflate.offer().header()`).
+    pub extensions: Option<&'a str>,
 }
 
 impl Default for ConnectOptions<'_> {
@@ -96,6 +109,8 @@ impl Default for ConnectOptions<'_> {
             subprotocols: &[],
             headers: &[],
             config: Config::DEFAULT,
+            ca: None,
+            extensions: None,
         }
     }
 }
@@ -183,7 +198,43 @@ pub fn connect_with<'b>(
     options: &ConnectOptions<'b>,
     timeout: Duration,
 ) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
+    open(url, rx, tx, options, timeout, None)
+}
+
+/// [`connect_with`] offering permessage-deflate (`--deflate`): `options.extensions` must be
+/// `deflate`'s offer. Compressed messages then arrive inflated.
+#[cfg(feature = "deflate")]
+pub fn connect_deflate<'b>(
+    url: &'b Url,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+    options: &ConnectOptions<'b>,
+    timeout: Duration,
+    deflate: &'b mut wsmachine::io::Deflate<'b>,
+) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
+    open(url, rx, tx, options, timeout, Some(deflate))
+}
+
+#[cfg(feature = "deflate")]
+type DeflateState<'b> = wsmachine::io::Deflate<'b>;
+#[cfg(not(feature = "deflate"))]
+type DeflateState<'b> = std::marker::PhantomData<&'b ()>;
+
+fn open<'b>(
+    url: &'b Url,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+    options: &ConnectOptions<'b>,
+    timeout: Duration,
+    deflate: Option<&'b mut DeflateState<'b>>,
+) -> Result<(ClientWs<'b>, Option<String>), ConnectFailure> {
     let fail = ConnectFailure::Other;
+    // A bad CA file (or no system roots) fails before any connection is made.
+    let tls_config = if url.secure {
+        Some(tls::client_config(options.ca).map_err(fail)?)
+    } else {
+        None
+    };
     let bare = url.host.trim_start_matches('[').trim_end_matches(']');
     let addrs = (bare, url.port)
         .to_socket_addrs()
@@ -205,15 +256,29 @@ pub fn connect_with<'b>(
         .and_then(|()| tcp.set_read_timeout(Some(timeout)))
         .and_then(|()| tcp.set_write_timeout(Some(timeout)));
     setup.map_err(|e| fail(format!("socket setup: {e}")))?;
+    // The TLS handshake, bounded by the timeouts just set; the server's certificate must be
+    // valid for the URL's host.
+    let stream = match &tls_config {
+        Some(config) => tls::connect_tls(tcp, &url.host, config)
+            .map_err(|e| fail(format!("TLS with {}: {e}", url.host)))?,
+        None => tls::Stream::Plain(tcp),
+    };
     let request = ClientRequest {
         port: url.port,
+        secure: url.secure,
         query: url.query.as_deref(),
         subprotocols: options.subprotocols,
         extra_headers: options.headers,
+        extensions: options.extensions,
         ..ClientRequest::new(&url.host, &url.path)
     };
     let rng = OsRng.unwrap_err();
-    let connected = ClientWs::connect(FromStd::new(tcp), rx, tx, options.config, rng, &request);
+    let driver = match deflate {
+        #[cfg(feature = "deflate")]
+        Some(deflate) => Driver::client_deflate(rx, tx, options.config, rng, &request, deflate),
+        _ => Driver::client(rx, tx, options.config, rng, &request),
+    };
+    let connected = ClientWs::connect_on(FromStd::new(stream), driver);
     let (ws, chosen) = connected.map_err(|e| match describe(&e) {
         ConnectFailure::Other(e) => fail(format!("handshake with {}: {e}", url.host)),
         refused => refused,
@@ -221,9 +286,10 @@ pub fn connect_with<'b>(
     Ok((ws, chosen.map(str::to_owned)))
 }
 
-/// Half-closes a std TCP stream (`shutdown(Write)`): the end of the graceful close.
-pub fn half_close(stream: &mut FromStd<TcpStream>) {
-    let _ = stream.inner().shutdown(Shutdown::Write);
+/// Half-closes the stream (TLS `close_notify`, then `shutdown(Write)`): the end of the
+/// graceful close.
+pub fn half_close(stream: &mut FromStd<tls::Stream>) {
+    let _ = stream.inner_mut().shutdown(Shutdown::Write);
 }
 
 /// Ends the connection gracefully, after the close handshake or after a failure: writes what
@@ -263,6 +329,11 @@ mod tests {
             (u.port, u.path.as_str(), u.query.as_deref()),
             (80, "/", Some("x"))
         );
+        assert!(!u.secure);
+        let u = parse_url("wss://example.com/chat").unwrap();
+        assert_eq!((u.port, u.path.as_str(), u.secure), (443, "/chat", true));
+        let u = parse_url("wss://[::1]:8443?x").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.secure), ("[::1]", 8443, true));
         assert!(parse_url("http://x").is_err());
         assert!(parse_url("ws://:80/").is_err());
         assert!(parse_url("ws://h:port/").is_err());

@@ -31,7 +31,13 @@ pub struct Policy {
     /// `--handshake-timeout-ms N`: the request head must be in by then (default 10 000),
     /// else 408.
     pub handshake_timeout_ms: Option<u32>,
+    /// `--deflate`: answer permessage-deflate offers (RFC 7692) and echo compressed once it is
+    /// agreed (feature `deflate-compress`).
+    pub deflate: bool,
 }
+
+/// The switches of [`Policy`].
+pub const SERVER_SWITCHES: &[&str] = &["deflate"];
 
 /// The flags of [`Policy`] that take a value.
 pub const SERVER_FLAGS: &[&str] = &[
@@ -63,6 +69,7 @@ impl Policy {
             ping_interval_ms: flags.number("ping-interval-ms")?,
             pong_timeout_ms: flags.number("pong-timeout-ms")?,
             handshake_timeout_ms: flags.number("handshake-timeout-ms")?,
+            deflate: super::deflate::check(flags.switch("deflate"))?,
         })
     }
 
@@ -131,4 +138,4 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// The usage text of the policy flags, for the servers' `--help`-less errors.
 pub const USAGE: &str = "[ADDR] [--token SECRET] [--origin ORIGIN]... [--max-message BYTES] \
 [--rate-msgs N] [--max-connections N] [--ping-interval-ms N] [--pong-timeout-ms M] \
-[--handshake-timeout-ms N]";
+[--handshake-timeout-ms N] [--tls-cert CERT --tls-key KEY] [--deflate]";

@@ -89,6 +89,8 @@ pub struct WebSocket<'b, T, E: Endpoint, const H: usize = DEFAULT_MAX_HEADERS> {
     driver: Driver<'b, E, H>,
     /// A protocol error has been returned once; later calls say [`Error::Closed`].
     reported: bool,
+    /// Bytes were written since the stream was last flushed.
+    unflushed: bool,
 }
 
 impl<'b, T: Read + Write> WebSocket<'b, T, Server> {
@@ -212,7 +214,10 @@ impl<'b, T: Read + Write, const H: usize> WebSocket<'b, T, Server, H> {
                     (None, _) => {}
                 },
                 Step::Open | Step::Event => return Ok(()),
-                Step::Closed(closed) => return Err(closed.into()),
+                Step::Closed(closed) => {
+                    let _ = ws.flush_stream() $($await)*;
+                    return Err(closed.into());
+                }
             }
         }
     }
@@ -370,6 +375,7 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
             stream,
             driver,
             reported: false,
+            unflushed: false,
         }
     }
 
@@ -385,8 +391,17 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
             return Err(Error::WriteZero);
         }
         self.driver.write_done(n);
-        if self.driver.output().is_empty() {
+        self.unflushed = true;
+        Ok(())
+    }
+
+    /// Flushes the stream when something was written since the last flush: once a frame or a
+    /// send call is complete, and before waiting to read, never per piece (embassy-net's
+    /// `flush` waits for the peer's acknowledgement).
+    $($async)* fn flush_stream(&mut self) -> Result<(), Error<T::Error>> {
+        if self.unflushed {
             self.stream.flush() $($await)* .map_err(Error::Io)?;
+            self.unflushed = false;
         }
         Ok(())
     }
@@ -397,6 +412,8 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
         if let Some(resume_at) = self.driver.resume_at() {
             return Err(Error::Paused { resume_at });
         }
+        // What was written must reach the peer before we wait for its answer.
+        self.flush_stream() $($await)* ?;
         let buf = self.driver.read_buf();
         if buf.is_empty() {
             // The driver never asks for a read then; a loop must not spin on it.
@@ -436,7 +453,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                 // What the event obliges (a pong, the close reply) goes out before it.
                 Step::Event if !self.driver.output().is_empty() => self.write() $($await)* ?,
                 Step::Event => return self.driver.event().ok_or(Error::Closed),
-                Step::Closed(closed) => return Err(self.closed(closed)),
+                Step::Closed(closed) => {
+                    // The last frames written (our close) go out before the stream is closed.
+                    let _ = self.flush_stream() $($await)*;
+                    return Err(self.closed(closed));
+                }
                 Step::Open | Step::Request => {}
             }
         }
@@ -451,7 +472,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                 Step::Read => return Ok(None),
                 Step::Event if !self.driver.output().is_empty() => self.write() $($await)* ?,
                 Step::Event => return Ok(self.driver.event()),
-                Step::Closed(closed) => return Err(self.closed(closed)),
+                Step::Closed(closed) => {
+                    // The last frames written (our close) go out before the stream is closed.
+                    let _ = self.flush_stream() $($await)*;
+                    return Err(self.closed(closed));
+                }
                 Step::Open | Step::Request => {}
             }
         }
@@ -485,7 +510,11 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                 Step::Read => self.read() $($await)* ?,
                 Step::Event if !self.driver.output().is_empty() => self.write() $($await)* ?,
                 Step::Event => return self.driver.message(messages).ok_or(Error::Closed),
-                Step::Closed(closed) => return Err(self.closed(closed)),
+                Step::Closed(closed) => {
+                    // The last frames written (our close) go out before the stream is closed.
+                    let _ = self.flush_stream() $($await)*;
+                    return Err(self.closed(closed));
+                }
                 Step::Open | Step::Request => {}
             }
         }
@@ -501,7 +530,12 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                 needed,
             })?;
             if self.driver.output().is_empty() {
-                return Ok(());
+                // In the middle of a frame (between `send_payload` pieces) the flush waits
+                // for the frame's end, or for the next read.
+                if self.driver.frame_in_progress() {
+                    return Ok(());
+                }
+                return self.flush_stream() $($await)*;
             }
             self.write() $($await)* ?;
         }
@@ -582,6 +616,61 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
         payload: &[u8],
     ) -> Result<(), Error<T::Error>> {
         self.send_data(kind, rsv, payload, None) $($await)*
+    }
+
+    /// Sends a message of `kind` compressed with `compressor` (permessage-deflate, RFC 7692
+    /// §7.2.1; feature `deflate-compress`), RSV1 set: as fragments of at most `out.len()`
+    /// compressed bytes, the scratch buffer they are compressed into. Only once the
+    /// extension is agreed ([`Driver::deflate_agreed`], then `Compressor::new(&agreed, level)`);
+    /// other messages may still go uncompressed, per message.
+    #[cfg(feature = "deflate-compress")]
+    pub $($async)* fn send_compressed(
+        &mut self,
+        compressor: &mut $crate::extensions::deflate::Compressor,
+        kind: DataKind,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error<T::Error>> {
+        self.send_compressed_fragment(compressor, kind, payload, true, out) $($await)*
+    }
+
+    /// The next piece of a message of `kind` compressed with `compressor` (the first piece
+    /// starts it, `fin` ends it), as fragments of at most `out.len()` compressed bytes: for
+    /// streaming a message as it arrives (an echo). A piece may send nothing yet (the
+    /// compressor keeps back what it may still change).
+    #[cfg(feature = "deflate-compress")]
+    pub $($async)* fn send_compressed_fragment(
+        &mut self,
+        compressor: &mut $crate::extensions::deflate::Compressor,
+        kind: DataKind,
+        piece: &[u8],
+        fin: bool,
+        out: &mut [u8],
+    ) -> Result<(), Error<T::Error>> {
+        let mut rest = piece;
+        loop {
+            let step = match compressor.compress(rest, fin, out) {
+                Ok(step) => step,
+                Err(e) => {
+                    compressor.reset();
+                    return Err(Error::Compress(e));
+                }
+            };
+            rest = rest.get(step.consumed..).unwrap_or_default();
+            let done = fin && step.done;
+            if step.written > 0 || done {
+                let bytes = out.get(..step.written).unwrap_or_default();
+                self.send_data(kind, $crate::wire::frame::RSV1, bytes, Some(done)) $($await)* ?;
+            }
+            // Without `fin`: once the piece is taken and `out` was not filled, nothing more is
+            // ready.
+            if done || (!fin && rest.is_empty() && step.written < out.len()) {
+                return Ok(());
+            }
+            if out.is_empty() {
+                return Err(Error::BufferTooSmall { buffer: $crate::io::Buffer::Tx, needed: 1 });
+            }
+        }
     }
 
     /// Sends one fragment of a message (§5.4): the first starts a message of `kind` with the

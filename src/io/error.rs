@@ -72,6 +72,16 @@ pub enum Error<E> {
         /// length limit, which is enough for any head the limit accepts.
         needed: usize,
     },
+    /// A compressed message could not be inflated; its close frame (1007, 1009) is written.
+    #[cfg(feature = "deflate")]
+    Inflate(crate::extensions::deflate::InflateError),
+    /// Client: the server's permessage-deflate answer does not fit our offer; the 1010 close
+    /// frame is written.
+    #[cfg(feature = "deflate")]
+    Negotiation(crate::extensions::deflate::NegotiationError),
+    /// The compressor failed; nothing more of the message was sent.
+    #[cfg(feature = "deflate-compress")]
+    Compress(crate::extensions::deflate::CompressError),
 }
 
 /// Which part of the opening handshake failed.
@@ -126,6 +136,14 @@ pub enum Closed {
         /// How many bytes it needs.
         needed: usize,
     },
+    /// A compressed message could not be inflated (corrupt, too big, not UTF-8); the close
+    /// frame it deserves (1007, 1009) is written.
+    #[cfg(feature = "deflate")]
+    Inflate(crate::extensions::deflate::InflateError),
+    /// Client: the server's permessage-deflate answer does not fit our offer (RFC 7692
+    /// §7.1); the connection was failed with 1010.
+    #[cfg(feature = "deflate")]
+    Negotiation(crate::extensions::deflate::NegotiationError),
 }
 
 /// Why a [`Driver`](crate::io::Driver) send call queued nothing.
@@ -191,6 +209,10 @@ impl<E> From<Closed> for Error<E> {
             Closed::Eof => Self::UnexpectedEof,
             Closed::RateLimited(limit) => Self::RateLimited(limit),
             Closed::BufferTooSmall { buffer, needed } => Self::BufferTooSmall { buffer, needed },
+            #[cfg(feature = "deflate")]
+            Closed::Inflate(e) => Self::Inflate(e),
+            #[cfg(feature = "deflate")]
+            Closed::Negotiation(e) => Self::Negotiation(e),
         }
     }
 }
@@ -239,6 +261,10 @@ impl fmt::Display for Closed {
             Self::BufferTooSmall { buffer, needed } => {
                 write!(f, "{buffer} too small: {needed} bytes needed")
             }
+            #[cfg(feature = "deflate")]
+            Self::Inflate(e) => write!(f, "permessage-deflate: {e}"),
+            #[cfg(feature = "deflate")]
+            Self::Negotiation(e) => write!(f, "permessage-deflate answer refused: {e}"),
         }
     }
 }
@@ -274,6 +300,12 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Self::BufferTooSmall { buffer, needed } => {
                 write!(f, "{buffer} too small: {needed} bytes needed")
             }
+            #[cfg(feature = "deflate")]
+            Self::Inflate(e) => write!(f, "permessage-deflate: {e}"),
+            #[cfg(feature = "deflate")]
+            Self::Negotiation(e) => write!(f, "permessage-deflate answer refused: {e}"),
+            #[cfg(feature = "deflate-compress")]
+            Self::Compress(e) => write!(f, "permessage-deflate: {e}"),
         }
     }
 }

@@ -287,6 +287,8 @@ pub mod blocking;
 pub mod asynch;
 
 pub use adapter::Drain;
+#[cfg(feature = "deflate")]
+pub use driver::Deflate;
 pub use driver::{Driver, PendingRequest, Poll, Refusal, Step, DEFAULT_MAX_HEADERS};
 pub use error::{Buffer, Closed, Error, HandshakeFailure, TrySendError};
 

@@ -16,6 +16,8 @@ struct Mock {
     output: Vec<u8>,
     reads: usize,
     half_closed: bool,
+    /// How many times the stream was flushed.
+    flushes: usize,
     /// Async only: each write waits once (`Pending`) before it writes.
     yield_writes: bool,
 }
@@ -29,6 +31,7 @@ impl Mock {
             output: Vec::new(),
             reads: 0,
             half_closed: false,
+            flushes: 0,
             yield_writes: false,
         }
     }
@@ -75,6 +78,7 @@ impl embedded_io::Write for Mock {
     }
 
     fn flush(&mut self) -> Result<(), Self::Error> {
+        self.flushes += 1;
         Ok(())
     }
 }
@@ -117,6 +121,7 @@ impl embedded_io_async::Write for Mock {
     }
 
     async fn flush(&mut self) -> Result<(), Self::Error> {
+        self.flushes += 1;
         Ok(())
     }
 }
@@ -533,6 +538,43 @@ macro_rules! suite {
                 assert_eq!(sent[5], (0x88, vec![0x03, 0xe8]));
                 // Every frame a client sends is masked.
                 assert_eq!(after_head(&out)[1] & 0x80, 0x80);
+            }
+
+            #[test]
+            fn the_stream_is_flushed_per_send_call_and_frame_not_per_piece() {
+                let input = response_101("", b"");
+                let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+                let request = ClientRequest::new("example.com", "/");
+                let piece = [7u8; 200];
+                let (flushes, out) = $run!({
+                    let (mut ws, _) = WebSocket::connect(Mock::new(&input, 1000), &mut rx, &mut tx, Config::DEFAULT, Fixed, &request)
+                        $($await)* .unwrap();
+                    // The request was flushed before the response was read.
+                    let before = ws.get_ref().flushes;
+                    assert_eq!(before, 1);
+                    // 64 KiB in 200-byte pieces: one flush, at the frame's end.
+                    let total = 65_536u64;
+                    ws.send_frame_header(DataKind::Binary, 0, total, true) $($await)* .unwrap();
+                    let mut left = total as usize;
+                    while left > 0 {
+                        let n = left.min(piece.len());
+                        ws.send_payload(&piece[..n]) $($await)* .unwrap();
+                        left -= n;
+                    }
+                    assert_eq!(ws.get_ref().flushes, before + 1);
+                    // A message larger than `tx`: one flush for the call.
+                    ws.send_binary(&[1u8; 5000]) $($await)* .unwrap();
+                    assert_eq!(ws.get_ref().flushes, before + 2);
+                    ws.send_ping(b"p") $($await)* .unwrap();
+                    assert_eq!(ws.get_ref().flushes, before + 3);
+                    let out = ws.into_inner();
+                    (out.flushes, out.output)
+                });
+                assert_eq!(flushes, 4);
+                let sent = frames(after_head(&out));
+                assert_eq!(sent[0].1.len(), 65_536);
+                assert_eq!(sent[1], (0x82, vec![1u8; 5000]));
+                assert_eq!(sent[2], (0x89, b"p".to_vec()));
             }
 
             #[test]

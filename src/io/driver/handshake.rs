@@ -18,6 +18,9 @@ pub(super) enum Decision {
     /// The 101 is `tx[..response]`.
     Accepted {
         response: usize,
+        /// The permessage-deflate answered in it.
+        #[cfg(feature = "deflate")]
+        agreed: Option<crate::extensions::deflate::Agreed>,
     },
     /// The refusal is `tx[..response]` (possibly empty); then the driver is closed.
     Refused {
@@ -36,11 +39,29 @@ pub struct PendingRequest<'d> {
     head: &'d [u8],
     tx: &'d mut [u8],
     decision: &'d mut Decision,
+    /// The driver answers permessage-deflate offers with this.
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::extensions::deflate::DeflateConfig>,
 }
 
 impl<'d> PendingRequest<'d> {
     pub(super) fn new(head: &'d [u8], tx: &'d mut [u8], decision: &'d mut Decision) -> Self {
-        Self { head, tx, decision }
+        Self {
+            head,
+            tx,
+            decision,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+
+    #[cfg(feature = "deflate")]
+    pub(super) fn with_deflate(
+        mut self,
+        config: Option<crate::extensions::deflate::DeflateConfig>,
+    ) -> Self {
+        self.deflate = config;
+        self
     }
 
     /// The request head as received, up to and including its blank line.
@@ -71,10 +92,35 @@ impl<'d> PendingRequest<'d> {
     /// and once it is written the next poll is [`Poll::Open`](super::Poll::Open). When the
     /// response cannot be written (a subprotocol the client did not offer, a forbidden header
     /// byte, `tx` too small) nothing is sent and the driver closes with that reason.
+    ///
+    /// With permessage-deflate ([`Driver::deflate`](super::Driver::deflate)) and an `accept`
+    /// that names no extensions, the client's offer is answered here.
     pub fn accept(self, request: &Request<'_, '_>, accept: &Accept<'_>) -> Result<(), WriteError> {
+        #[cfg(feature = "deflate")]
+        let (agreed, answer) = match self.deflate {
+            Some(config) if accept.extensions.is_none() => {
+                let agreed =
+                    crate::extensions::deflate::accept_offer(&config, request.extensions());
+                // An answer always fits its bound; one that did not would decline.
+                let answer = agreed.and_then(|a| a.header().ok());
+                (answer.is_some().then_some(agreed).flatten(), answer)
+            }
+            _ => (None, None),
+        };
+        #[cfg(feature = "deflate")]
+        let with_answer = Accept {
+            extensions: answer.as_ref().map(|h| h.as_str()).or(accept.extensions),
+            ..*accept
+        };
+        #[cfg(feature = "deflate")]
+        let accept = &with_answer;
         match request.accept(accept, self.tx) {
             Ok(response) => {
-                *self.decision = Decision::Accepted { response };
+                *self.decision = Decision::Accepted {
+                    response,
+                    #[cfg(feature = "deflate")]
+                    agreed,
+                };
                 Ok(())
             }
             Err(e) => {
@@ -174,7 +220,15 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     pub(super) fn apply_decision(&mut self, head: usize) -> Option<Step> {
         match self.decision {
             Decision::Undecided => Some(Step::Request),
-            Decision::Accepted { response } => {
+            Decision::Accepted {
+                response,
+                #[cfg(feature = "deflate")]
+                agreed,
+            } => {
+                #[cfg(feature = "deflate")]
+                if let Some(deflate) = self.deflate.as_deref_mut() {
+                    deflate.set_agreed(agreed);
+                }
                 self.tx_start = 0;
                 self.tx_end = response.min(self.tx.len());
                 self.rx_start = head.min(self.rx_end);
@@ -214,6 +268,14 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             },
             Ok(Status::Complete((response, head))) => match response.validate(expected) {
                 Ok(accepted) => {
+                    #[cfg(feature = "deflate")]
+                    if let Some(deflate) = self.deflate.as_deref_mut() {
+                        if let Err(e) = deflate.check_answer(accepted.extensions()) {
+                            // RFC 7692 §7.1: fail the connection, 1010.
+                            let _ = self.conn.fail(e.close_code());
+                            deflate.set_closed(Closed::Negotiation(e));
+                        }
+                    }
                     let chosen = accepted.subprotocol();
                     self.subprotocol =
                         chosen.and_then(|p| offered.iter().copied().find(|o| *o == p));

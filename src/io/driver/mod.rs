@@ -10,11 +10,15 @@
 //!
 //! See the [module documentation](super) for the loops.
 
+#[cfg(feature = "deflate")]
+mod deflate;
 mod handshake;
 mod pending;
 mod policy;
 mod send;
 
+#[cfg(feature = "deflate")]
+pub use deflate::Deflate;
 pub use handshake::PendingRequest;
 pub use policy::Refusal;
 
@@ -23,6 +27,8 @@ use rand_core::RngCore;
 use super::{Buffer, Closed, HandshakeFailure, MIN_BUFFER};
 use crate::connection::{Client, Endpoint, Event, Limit, Limited, Server, State, TimedOut};
 use crate::error::{ProtocolError, ReceiveError, SendError};
+#[cfg(feature = "deflate")]
+use crate::extensions::deflate::InflateError;
 use crate::handshake::client::{ClientRequest, Expected};
 use crate::handshake::server::ServerOptions;
 use crate::handshake::{WriteError, DEFAULT_MAX_HEAD_LEN};
@@ -151,6 +157,10 @@ pub struct Driver<'b, E: Endpoint, const H: usize = DEFAULT_MAX_HEADERS> {
     limited: Option<Limit>,
     /// How long the slice of the last `read_buf` was: a read into an empty one proves nothing.
     offered: usize,
+    /// permessage-deflate, when the caller opted in: storage the caller owns, so a driver
+    /// without it is one pointer larger (and not at all without the feature).
+    #[cfg(feature = "deflate")]
+    deflate: Option<&'b mut Deflate<'b>>,
 }
 
 impl<'b> Driver<'b, Server> {
@@ -253,6 +263,64 @@ impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
     }
 }
 
+#[cfg(feature = "deflate")]
+impl<'b, const H: usize> Driver<'b, Server, H> {
+    /// Answers the client's permessage-deflate offer (RFC 7692 §5) with `deflate`'s
+    /// configuration ([`accept_offer`](crate::extensions::deflate::accept_offer)), unless the
+    /// application's [`Accept`](crate::handshake::server::Accept) names extensions itself.
+    /// Once open, compressed messages come out inflated, as [`Event::Data`] chunks with
+    /// `rsv == 0` borrowing `deflate`'s window, and sending stays uncompressed unless the caller
+    /// compresses (RSV1). Call it before the first poll.
+    #[must_use]
+    pub fn deflate(mut self, deflate: &'b mut Deflate<'b>) -> Self {
+        if matches!(self.phase, Phase::ServerHead(_)) {
+            // RSV1 is let through; the receiver refuses it unless the extension is agreed.
+            let config = *self.conn.config();
+            self.conn = Connection::server(Config {
+                allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
+                ..config
+            });
+            self.deflate = Some(deflate);
+        }
+        self
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
+    /// [`Driver::client_with_headers`] offering permessage-deflate: `request.extensions` must
+    /// be the offer, `deflate.offer().header()`. The server's answer is checked (RFC 7692
+    /// §7.1): one that does not fit the offer fails the connection with 1010
+    /// ([`Closed::Negotiation`]). Once open, compressed messages come out inflated, as
+    /// [`Event::Data`] chunks with `rsv == 0`.
+    pub fn client_deflate(
+        rx: &'b mut [u8],
+        tx: &'b mut [u8],
+        config: Config,
+        rng: R,
+        request: &ClientRequest<'b>,
+        deflate: &'b mut Deflate<'b>,
+    ) -> Self {
+        let config = Config {
+            allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
+            ..config
+        };
+        let mut driver = Self::client_with_headers(rx, tx, config, rng, request);
+        driver.deflate = Some(deflate);
+        driver
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
+    /// What permessage-deflate agreed in the opening handshake; `None` without the opt-in, before
+    /// the handshake is done, or when it was declined.
+    #[must_use]
+    pub fn deflate_agreed(&self) -> Option<crate::extensions::deflate::Agreed> {
+        self.deflate.as_deref().and_then(Deflate::agreed)
+    }
+}
+
 impl<'b, E: Endpoint> Driver<'b, E> {
     /// A driver for a connection whose handshake was done elsewhere (RFC 8441, or a head
     /// parsed by hand): `rx[..buffered]` holds the bytes received after the head. It starts
@@ -304,6 +372,8 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             limiter: None,
             limited: None,
             offered: usize::MAX,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
@@ -482,6 +552,19 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 continue;
             };
             let received = match (messages.as_deref_mut(), self.limiter.as_mut()) {
+                #[cfg(feature = "deflate")]
+                (None, _) if self.deflate.is_some() => {
+                    match self
+                        .deflate
+                        .as_deref_mut()
+                        .map(|d| d.receive(&mut self.conn, input))
+                    {
+                        Some(Ok(received)) => Ok(received),
+                        Some(Err(InflateError::Connection(e))) => Err(e),
+                        // The connection failed with the error's code; the reason is kept.
+                        Some(Err(_)) | None => Err(ReceiveError::Closed),
+                    }
+                }
                 (None, Some(limiter)) => {
                     match limiter.limiter.receive(&mut self.conn, self.now, input) {
                         Ok(r) => Ok((r.consumed, r.event.map(Pending::event))),
@@ -542,6 +625,10 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     /// Why the connection closed.
     fn closed_reason(&self) -> Closed {
         let clean = self.conn.close_outcome().is_some_and(|o| o.clean);
+        #[cfg(feature = "deflate")]
+        if let Some(closed) = self.deflate.as_deref().and_then(Deflate::closed) {
+            return closed;
+        }
         match (self.error, self.timed_out) {
             (Some(e), _) => Closed::Protocol(e),
             (None, _) if self.limited.is_some() => {
@@ -655,6 +742,18 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
     /// The event announced by [`Step::Event`], borrowing `rx`; `None` when there is none.
     pub fn event(&mut self) -> Option<Event<'_>> {
+        #[cfg(feature = "deflate")]
+        if let Some(Pending::Inflated { chunk, start, end }) = self.pending {
+            self.pending = None;
+            let bytes = self
+                .deflate
+                .as_deref()
+                .map_or(&[][..], |d| d.output(start..end));
+            return Some(Event::Data(crate::DataChunk {
+                payload: bytes,
+                ..chunk
+            }));
+        }
         let Some(Pending::Event { event, len }) = self.pending else {
             return None;
         };
@@ -700,7 +799,10 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
             return None;
         };
         let head = self.rx.get(..head).unwrap_or_default();
-        Some(PendingRequest::new(head, self.tx, &mut self.decision))
+        let pending = PendingRequest::new(head, self.tx, &mut self.decision);
+        #[cfg(feature = "deflate")]
+        let pending = pending.with_deflate(self.deflate.as_deref().map(|d| *d.config()));
+        Some(pending)
     }
 }
 

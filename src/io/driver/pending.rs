@@ -23,6 +23,14 @@ pub(super) enum Pending {
         len: usize,
         stored: bool,
     },
+    /// A decompressed chunk: its bytes are `window[start..end]` of the driver's
+    /// [`Deflate`](super::Deflate).
+    #[cfg(feature = "deflate")]
+    Inflated {
+        chunk: DataChunk<'static>,
+        start: usize,
+        end: usize,
+    },
 }
 
 impl Pending {
@@ -110,6 +118,8 @@ impl Pending {
                     *len
                 }
             }
+            #[cfg(feature = "deflate")]
+            Self::Inflated { .. } => 0,
         }
     }
 }

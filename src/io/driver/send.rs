@@ -94,6 +94,14 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
         self.queue_payload(piece)
     }
 
+    /// A data frame is open: its header is queued and some of its payload is still to come
+    /// ([`send_payload`](Self::send_payload), or the rest of a message larger than `tx`).
+    /// Adapters flush the stream only once it is not.
+    #[must_use]
+    pub const fn frame_in_progress(&self) -> bool {
+        self.sending > 0
+    }
+
     /// Queues a ping with up to 125 bytes of payload.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), TrySendError> {
         self.before_send()?;
