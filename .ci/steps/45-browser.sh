@@ -24,9 +24,15 @@ status=0
 if timeout 240 python3 tests/interop/browser/browser.py > target/browser-interop.log 2>&1; then
   chromium_line="PASS"; else chromium_line="FAIL"; status=1; fi
 cat target/browser-interop.log
+# The same page against tokio_echo --deflate.
+if timeout 240 python3 tests/interop/browser/browser.py \
+    "{examples}/tokio_echo 127.0.0.1:{port} --deflate" > target/browser-interop.log 2>&1; then
+  chromium_tokio_line="PASS"; else chromium_tokio_line="FAIL"; status=1; fi
+cat target/browser-interop.log
 if timeout 240 node tests/interop/node/ws_interop.js > target/node-interop.log 2>&1; then
   node_line="PASS"; else node_line="FAIL"; status=1; fi
 cat target/node-interop.log
 echo "chromium interop (echo_server --deflate): $chromium_line"
+echo "chromium interop (tokio_echo --deflate): $chromium_tokio_line"
 echo "node ws interop (echo_server --deflate, client --deflate vs ws server): $node_line"
 exit $status

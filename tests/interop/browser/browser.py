@@ -196,7 +196,8 @@ def main():
     if server.stderr:
         print("server stderr:", *server.stderr[-10:], sep="\n  ")
     ok = verdict.startswith("PASS")
-    print(f"chromium vs {' '.join(server.argv[1:]).replace(str(server.port), 'PORT')}: "
+    shown = [os.path.basename(server.argv[0]), *server.argv[1:]]
+    print(f"chromium vs {' '.join(shown).replace(str(server.port), 'PORT')}: "
           f"{'PASS' if ok else 'FAIL'}{note} in {time.monotonic() - start:.1f} s", flush=True)
     sys.exit(0 if ok else 1)
 

@@ -152,6 +152,51 @@ async function echoes(server, options) {
   return `extensions="${c.ws.extensions}"`;
 }
 
+// From a raw socket: an offer, then an uncompressed text frame; the echo must come back as one
+// compressed frame (RSV1 set) that inflates to what was sent.
+async function echoIsCompressedOnTheWire(server) {
+  const sock = net.connect(server.port, "127.0.0.1");
+  sock.on("error", () => {});
+  let data = Buffer.alloc(0);
+  const more = (pred, what) => bounded(new Promise((resolve, reject) => {
+    const check = () => { if (pred()) { sock.off("data", onData); resolve(); } };
+    const onData = (d) => { data = Buffer.concat([data, d]); check(); };
+    sock.on("data", onData);
+    sock.once("close", () => reject(new Error(`closed before ${what}: ${JSON.stringify(data.toString("latin1").slice(0, 200))}`)));
+    check();
+  }), what);
+  try {
+    await bounded(new Promise((resolve, reject) => { sock.once("connect", resolve); sock.once("error", reject); }), "connect");
+    sock.write("GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n");
+    await more(() => data.includes("\r\n\r\n"), "the response head");
+    const end = data.indexOf("\r\n\r\n");
+    const head = data.slice(0, end).toString("latin1");
+    data = data.slice(end + 4);
+    if (!head.startsWith("HTTP/1.1 101")) throw new Error(`answer ${JSON.stringify(head)}`);
+    const ext = (head.match(/^sec-websocket-extensions:\s*(.*)$/im) || [])[1] || "";
+    if (EXPECT_DEFLATE && !hasDeflate(ext)) throw new Error(`Sec-WebSocket-Extensions "${ext}"`);
+    const payload = Buffer.from("compress me ".repeat(10));  // 120 B: a 7-bit length
+    sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]));
+    await more(() => data.length >= 2 && data.length >= 2 + (data[1] & 0x7f), "the echo");
+    const len = data[1] & 0x7f;
+    if (len > 125) throw new Error(`echo length byte ${len}`);
+    const body = data.slice(2, 2 + len);
+    sock.end();
+    if (!EXPECT_DEFLATE) return `first byte 0x${data[0].toString(16)}`;
+    if (data[0] !== 0xc1) throw new Error(`echo frame starts 0x${data[0].toString(16)}, not 0xc1 (FIN, RSV1, text)`);
+    const zlib = require("zlib");
+    // A message ends on a sync flush (its last 4 bytes, 00 00 ff ff, are not sent): no final block.
+    const plain = zlib.inflateRawSync(Buffer.concat([body, Buffer.from([0, 0, 0xff, 0xff])]),
+      { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    if (!plain.equals(payload)) throw new Error(`inflates to ${JSON.stringify(plain.toString().slice(0, 60))}`);
+    return `"${ext}", ${payload.length} B echoed in ${len} B`;
+  } finally {
+    sock.destroy();
+  }
+}
+
 function clientWithDefaults(server) {
   return echoes(server, { perMessageDeflate: true });
 }
@@ -199,7 +244,8 @@ async function clientAgainst(perMessageDeflate) {
     proc.stdout.on("data", (d) => { out += d; check(); });
     proc.stderr.on("data", (d) => { err += d; });
     proc.stdin.on("error", () => {});  // EPIPE from a client that exited: its exit tells why
-    const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+    // "close", not "exit": it comes after stdout and stderr have ended, so err is complete.
+    const exited = new Promise((resolve) => proc.once("close", (code, signal) => resolve({ code, signal })));
     const timer = setTimeout(() => proc.kill("SIGKILL"), TIMEOUT * 2);
     try {
       const lines = ["hello", "", "\u00e9t\u00e9 \u2713 \u{1D11E}", "x".repeat(125), "y".repeat(126),
@@ -273,7 +319,7 @@ async function main() {
   if (server) {
     try {
       const shown = server.args.slice(1).join(" ").replace(String(server.port), "PORT");
-      results.push(await run(`ws client vs echo_server ${shown}`, [clientWithDefaults, clientCompressingEverything], server));
+      results.push(await run(`ws client vs echo_server ${shown}`, [clientWithDefaults, clientCompressingEverything, echoIsCompressedOnTheWire], server));
     } finally {
       server.stop();
       if (server.stderr.length) console.log("server stderr:\n  " + server.stderr.join("").trim().split("\n").slice(-10).join("\n  "));
