@@ -68,17 +68,14 @@ fn run(base: &str, agent: &str, deflate: bool) -> Result<(), String> {
     for case in 1..=count {
         let url = at("/runCase", Some(format!("case={case}&agent={agent}")));
         #[cfg(feature = "deflate-compress")]
-        let (offer, mut window) = (
-            wsmachine::extensions::deflate::ClientOffer::new(&Default::default()).header(),
-            common::deflate::window(deflate),
-        );
+        let (offer, mut window) = (common::deflate::offer(), common::deflate::window(deflate));
         #[cfg(feature = "deflate-compress")]
         let mut state = common::deflate::deflate(&mut window, u64::MAX);
         #[cfg(feature = "deflate-compress")]
-        let (mut ws, _) = match (state.as_mut(), offer.as_ref()) {
-            (Some(state), Ok(offer)) => {
+        let (mut ws, _) = match state.as_mut() {
+            Some(state) => {
                 let options = common::ConnectOptions {
-                    extensions: Some(offer.as_str()),
+                    extensions: Some(&offer),
                     ..common::ConnectOptions::default()
                 };
                 common::connect_deflate(&url, rx, tx, &options, TIMEOUT, state)

@@ -28,6 +28,7 @@
 //! | `--header 'Name: value'` | repeatable: sent with the request (`Authorization: Bearer ...`); a name that is not a token, or a value with CR, LF or another control byte, is refused before connecting (exit 2) |
 //! | `--ping-interval-ms N` | a ping after N ms without input ... |
 //! | `--pong-timeout-ms M` | ... and a server silent for M ms more (default 10 000) is given up on (exit 1) |
+//! | `--deflate` | offer permessage-deflate (RFC 7692; build with `--features deflate-compress`): compressed messages are inflated into a 32 KiB window, and once the server agrees every line goes out compressed |
 //! | `--reconnect` | when the connection fails or ends abnormally, or the server refuses with 429 or 503, try again after a backoff (`wsmachine::reconnect::Reconnect`, honouring `Retry-After`), printing each attempt and its delay; at most 10 attempts in a row. A 4xx refusal other than 429 is final |
 
 mod common;
@@ -41,11 +42,11 @@ use std::time::{Duration, Instant};
 use common::flags::{parse_header, Flags, TLS_CLIENT_FLAGS};
 use common::{ConnectFailure, ConnectOptions};
 use rand_core::{OsRng, TryRngCore};
-use wsmachine::connection::TimedOut;
+use wsmachine::connection::{DataKind, Event, TimedOut};
 use wsmachine::io::Error;
 use wsmachine::message::{Message, Reassembler, SliceStorage};
 use wsmachine::reconnect::{Reconnect, ReconnectConfig};
-use wsmachine::{CloseCode, Config};
+use wsmachine::{CloseCode, CloseFrame, Config, ProtocolError};
 
 /// Bounds the connect, the handshake, and the wait for the server's close.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -101,7 +102,7 @@ fn stdin_lines() -> Receiver<Option<String>> {
 }
 
 const USAGE: &str = "usage: client ws[s]://HOST:PORT/PATH [--ca CA.pem] \
-[--header 'Name: value']... [--ping-interval-ms N] [--pong-timeout-ms M] [--reconnect]";
+[--header 'Name: value']... [--ping-interval-ms N] [--pong-timeout-ms M] [--reconnect] [--deflate]";
 
 fn run() -> Result<(), Failure> {
     let with_value = [
@@ -109,8 +110,12 @@ fn run() -> Result<(), Failure> {
         TLS_CLIENT_FLAGS,
     ]
     .concat();
-    let flags = Flags::parse(std::env::args().skip(1), &with_value, &["reconnect"])
-        .map_err(|e| Failure::Usage(format!("{e}\n{USAGE}")))?;
+    let flags = Flags::parse(
+        std::env::args().skip(1),
+        &with_value,
+        &["reconnect", "deflate"],
+    )
+    .map_err(|e| Failure::Usage(format!("{e}\n{USAGE}")))?;
     let url = flags
         .positional
         .first()
@@ -137,10 +142,14 @@ fn run() -> Result<(), Failure> {
     if ca.is_some() && !url.secure {
         return Err(Failure::Usage(format!("--ca is for wss:// URLs\n{USAGE}")));
     }
+    let deflate = common::deflate::check(flags.switch("deflate")).map_err(Failure::Usage)?;
+    // The permessage-deflate offer of `common::deflate`'s configuration.
+    let offer = common::deflate::offer();
     let options = ConnectOptions {
         headers: &headers,
         config,
         ca,
+        extensions: deflate.then_some(offer.as_str()),
         ..ConnectOptions::default()
     };
     let lines = stdin_lines();
@@ -210,7 +219,25 @@ fn session(
 ) -> Result<(), ConnectFailure> {
     let other = ConnectFailure::Other;
     let (mut rx, mut tx) = (vec![0u8; BUF], vec![0u8; BUF]);
+    // `--deflate`: the inflate window and the inflater's state, the messages put together
+    // from inflated chunks, and the compressor once agreed.
+    #[cfg(feature = "deflate-compress")]
+    let mut window = common::deflate::window(options.extensions.is_some());
+    #[cfg(feature = "deflate-compress")]
+    let mut state = common::deflate::deflate(&mut window, MAX_MESSAGE as u64);
+    #[cfg(feature = "deflate-compress")]
+    let (mut ws, _) = match state.as_mut() {
+        Some(state) => common::connect_deflate(url, &mut rx, &mut tx, options, TIMEOUT, state)?,
+        None => common::connect_with(url, &mut rx, &mut tx, options, TIMEOUT)?,
+    };
+    #[cfg(not(feature = "deflate-compress"))]
     let (mut ws, _) = common::connect_with(url, &mut rx, &mut tx, options, TIMEOUT)?;
+    #[cfg(feature = "deflate-compress")]
+    let mut compress = common::deflate::Compress::new(ws.driver().deflate_agreed());
+    #[cfg(feature = "deflate-compress")]
+    let mut inflated = compress.is_some().then(Vec::new);
+    #[cfg(not(feature = "deflate-compress"))]
+    let mut inflated: Option<Vec<u8>> = None;
     connected();
     let stream = ws.get_mut().inner_mut();
     stream
@@ -225,9 +252,17 @@ fn session(
     loop {
         while closing.is_none() {
             match lines.try_recv() {
-                Ok(Some(line)) => ws
-                    .send_text(&line)
-                    .map_err(|e| other(format!("send: {e}")))?,
+                Ok(Some(line)) => {
+                    #[cfg(feature = "deflate-compress")]
+                    if let Some(c) = compress.as_mut() {
+                        let (compressor, out) = (&mut c.compressor, &mut c.out);
+                        ws.send_compressed(compressor, DataKind::Text, line.as_bytes(), out)
+                            .map_err(|e| other(format!("send: {e}")))?;
+                        continue;
+                    }
+                    ws.send_text(&line)
+                        .map_err(|e| other(format!("send: {e}")))?;
+                }
                 Ok(None) | Err(TryRecvError::Disconnected) => {
                     ws.send_close(CloseCode::NORMAL, "")
                         .map_err(|e| other(format!("send close: {e}")))?;
@@ -241,7 +276,11 @@ fn session(
             silent = true;
         }
         ws.flush().map_err(|e| other(format!("send: {e}")))?;
-        match ws.receive_message(messages) {
+        let received = match inflated.as_mut() {
+            Some(buf) => receive_inflated(&mut ws, buf),
+            None => ws.receive_message(messages),
+        };
+        match received {
             Ok(Message::Text(text)) => println!("{text}"),
             Ok(Message::Binary(data)) => eprintln!("client: binary message, {} bytes", data.len()),
             // The server's close: its own, the answer to ours, or both at once.
@@ -276,4 +315,42 @@ fn is_timeout(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
+}
+
+/// The next message when permessage-deflate is on: inflated chunks put together in `buf` (the
+/// reassembler takes the connection's frames, not the inflated ones). Over [`MAX_MESSAGE`]
+/// the connection fails with 1009.
+fn receive_inflated<'v>(
+    ws: &mut common::ClientWs<'_>,
+    buf: &'v mut Vec<u8>,
+) -> Result<Message<'v>, Error<std::io::Error>> {
+    buf.clear();
+    let kind = loop {
+        match ws.next_event()? {
+            Event::Data(chunk) => {
+                if buf.len() + chunk.payload.len() > MAX_MESSAGE {
+                    let _ = ws.connection_mut().fail(CloseCode::TOO_BIG);
+                    ws.flush()?;
+                    return Err(Error::Protocol(ProtocolError::MessageTooBig));
+                }
+                buf.extend_from_slice(chunk.payload);
+                if chunk.last {
+                    break chunk.kind;
+                }
+            }
+            Event::Close(frame) => {
+                let code = frame.code;
+                buf.extend_from_slice(frame.reason.as_bytes());
+                let reason = std::str::from_utf8(buf).unwrap_or_default();
+                return Ok(Message::Close(CloseFrame { code, reason }));
+            }
+            Event::Ping(_) => return Ok(Message::Ping(&[])),
+            Event::Pong(_) => return Ok(Message::Pong(&[])),
+        }
+    };
+    Ok(match kind {
+        // The text was checked as UTF-8 as it inflated.
+        DataKind::Text => Message::Text(std::str::from_utf8(buf).unwrap_or_default()),
+        DataKind::Binary => Message::Binary(buf),
+    })
 }

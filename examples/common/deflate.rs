@@ -20,6 +20,18 @@ pub fn check(on: bool) -> Result<bool, String> {
     Ok(on)
 }
 
+/// The permessage-deflate offer a client sends (`Sec-WebSocket-Extensions`), for the
+/// configuration of [`deflate`]: empty without the feature.
+pub fn offer() -> String {
+    #[cfg(feature = "deflate-compress")]
+    if let Ok(offer) =
+        wsmachine::extensions::deflate::ClientOffer::new(&Default::default()).header()
+    {
+        return offer.as_str().to_owned();
+    }
+    String::new()
+}
+
 #[cfg(feature = "deflate-compress")]
 #[allow(unused_imports)] // Not every example that includes `common` compresses.
 pub use on::*;

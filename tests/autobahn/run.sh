@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Autobahn|Testsuite, cases 1.* to 10.* (no compression: 12.*/13.* are excluded), both roles:
+# Autobahn|Testsuite, both roles, in two runs:
+#   cases 1.* to 10.*, no compression (fuzzingclient.json, fuzzingserver.json);
+#   cases 12.* and 13.*, permessage-deflate (fuzzingclient-deflate.json, fuzzingserver-deflate.json),
+#     the examples started with --deflate (DEFLATE_CASES_TOKIO: the subset for tokio_echo);
 #   server role: wstest fuzzingclient against examples/echo_server and examples/tokio_echo;
 #   client role: wstest fuzzingserver against examples/autobahn_client.
 # Prints `ROLE: N OK, N NON-STRICT, N FAILED, N other` per role and fails unless every case's
 # behavior and behaviorClose are OK or INFORMATIONAL. Reports go to tests/autobahn/reports/.
 #
-# Needs the release examples: cargo build --release --features embedded-io,embedded-io-async --examples
+# Needs the release examples:
+#   cargo build --release --features embedded-io,embedded-io-async,deflate-compress --examples
+# DEFLATE=0 skips the compression run.
 # Environment: WSTEST (default /opt/autobahn/bin/wstest), EXAMPLES (default target/release/examples).
 # Ports are free ones picked at random; everything listens on or connects to 127.0.0.1 (wstest's
 # fuzzingserver itself binds 0.0.0.0, it has no option for the interface).
@@ -55,13 +60,16 @@ wait_port() {
   return 1
 }
 
-# config TEMPLATE OUT URL OUTDIR AGENT: the committed config with this run's URL and outdir.
+# config TEMPLATE OUT URL OUTDIR AGENT [CASES]: the committed config with this run's URL and
+# outdir (and CASES, comma-separated, instead of the template's).
 config() {
   python3 - "$@" <<'PY'
 import json, sys
-template, out, url, outdir, agent = sys.argv[1:]
+template, out, url, outdir, agent = sys.argv[1:6]
 with open(template) as f:
     c = json.load(f)
+if len(sys.argv) > 6 and sys.argv[6]:
+    c["cases"] = sys.argv[6].split(",")
 c["outdir"] = outdir
 if "servers" in c:
     c["servers"] = [{"agent": agent, "url": url}]
@@ -76,29 +84,61 @@ rm -rf "$reports"
 mkdir -p "$reports"
 cd "$reports"
 
-# Server role: one fuzzingclient run per server.
-for server in echo_server tokio_echo; do
+# server_run SERVER TEMPLATE NAME CASES [FLAGS...]: one fuzzingclient run against SERVER.
+server_run() {
+  local server=$1 template=$2 name=$3 cases=$4
+  shift 4
+  local port
   port=$(free_port)
-  "$examples/$server" "127.0.0.1:$port" >"$server.log" 2>&1 &
+  "$examples/$server" "127.0.0.1:$port" "$@" >"$name.log" 2>&1 &
   pids+=($!)
-  wait_for "$server.log" listening
-  config "$here/fuzzingclient.json" "fuzzingclient-$server.json" "ws://127.0.0.1:$port" "./$server" "$server"
-  start=$SECONDS
-  timeout "$limit" "$wstest" -m fuzzingclient -s "fuzzingclient-$server.json" >"wstest-$server.log" 2>&1
-  echo "fuzzingclient against $server: $((SECONDS - start)) s"
-done
+  wait_for "$name.log" listening
+  config "$template" "fuzzingclient-$name.json" "ws://127.0.0.1:$port" "./$name" "$name" "$cases"
+  local start=$SECONDS
+  timeout "$limit" "$wstest" -m fuzzingclient -s "fuzzingclient-$name.json" >"wstest-$name.log" 2>&1
+  echo "fuzzingclient against $name: $((SECONDS - start)) s"
+}
 
-# Client role: a fuzzingserver, and autobahn_client running its cases.
-port=$(free_port)
-config "$here/fuzzingserver.json" fuzzingserver.json "ws://127.0.0.1:$port" ./autobahn_client autobahn_client
-"$wstest" -m fuzzingserver -s fuzzingserver.json -u 0 >wstest-fuzzingserver.log 2>&1 &
-pids+=($!)
-wait_port "$port"
-start=$SECONDS
-timeout "$limit" "$examples/autobahn_client" "ws://127.0.0.1:$port" autobahn_client >autobahn_client.log 2>&1
-echo "autobahn_client against fuzzingserver: $((SECONDS - start)) s"
+# client_run TEMPLATE NAME [FLAGS...]: a fuzzingserver, and autobahn_client running its cases.
+client_run() {
+  local template=$1 name=$2
+  shift 2
+  local port
+  port=$(free_port)
+  config "$template" "fuzzingserver-$name.json" "ws://127.0.0.1:$port" "./$name" "$name"
+  "$wstest" -m fuzzingserver -s "fuzzingserver-$name.json" -u 0 >"wstest-fuzzingserver-$name.log" 2>&1 &
+  local wstest_pid=$!
+  pids+=($wstest_pid)
+  wait_port "$port"
+  local start=$SECONDS
+  timeout "$limit" "$examples/autobahn_client" "ws://127.0.0.1:$port" "$name" "$@" >"$name.log" 2>&1
+  echo "autobahn_client against fuzzingserver ($name): $((SECONDS - start)) s"
+  kill "$wstest_pid" 2>/dev/null || true
+}
 
-python3 "$here/summary.py" \
-  "server (echo_server)=echo_server/index.json" \
-  "server (tokio_echo)=tokio_echo/index.json" \
+# Cases 1.* to 10.*, no compression.
+server_run echo_server "$here/fuzzingclient.json" echo_server ""
+server_run tokio_echo "$here/fuzzingclient.json" tokio_echo ""
+client_run "$here/fuzzingserver.json" autobahn_client
+
+roles=(
+  "server (echo_server)=echo_server/index.json"
+  "server (tokio_echo)=tokio_echo/index.json"
   "client (autobahn_client)=autobahn_client/index.json"
+)
+
+# Cases 12.* and 13.*, permessage-deflate; tokio_echo runs the same code over the async
+# adapter, so a subset of its cases bounds the run.
+if [ "${DEFLATE:-1}" != 0 ]; then
+  server_run echo_server "$here/fuzzingclient-deflate.json" echo_server-deflate "" --deflate
+  server_run tokio_echo "$here/fuzzingclient-deflate.json" tokio_echo-deflate \
+    "${DEFLATE_CASES_TOKIO:-12.1.*,12.5.*,13.1.*,13.7.*}" --deflate
+  client_run "$here/fuzzingserver-deflate.json" autobahn_client-deflate --deflate
+  roles+=(
+    "server (echo_server --deflate, 12-13)=echo_server-deflate/index.json"
+    "server (tokio_echo --deflate, 12-13 subset)=tokio_echo-deflate/index.json"
+    "client (autobahn_client --deflate, 12-13)=autobahn_client-deflate/index.json"
+  )
+fi
+
+python3 "$here/summary.py" "${roles[@]}"
