@@ -213,8 +213,12 @@ async function startWsServer(perMessageDeflate) {
   await bounded(new Promise((resolve, reject) => { wss.once("listening", resolve); wss.once("error", reject); }), "ws server");
   const seen = [];
   wss.on("connection", (ws, req) => {
-    const record = { extensions: ws.extensions, offered: req.headers["sec-websocket-extensions"], close: null };
+    const record = { extensions: ws.extensions, offered: req.headers["sec-websocket-extensions"], close: null,
+      firstByte: null };
     seen.push(record);
+    // The first byte of the client's first frame, beside ws's own reader (the client sends no
+    // frame before our 101, and this listener is on before the 101 can arrive).
+    req.socket.once("data", (d) => { record.firstByte = d[0]; });
     ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
     ws.on("close", (code) => { record.close = code; });
     ws.on("error", () => {});
@@ -273,7 +277,10 @@ async function clientAgainst(perMessageDeflate) {
     if (EXPECT_DEFLATE && !hasDeflate(s[0].extensions)) {
       throw new Error(`negotiated "${s[0].extensions}" (offered "${s[0].offered || ""}"), not permessage-deflate`);
     }
-    return `offered="${s[0].offered || ""}" negotiated="${s[0].extensions}"`;
+    if (EXPECT_DEFLATE && s[0].firstByte !== 0xc1) {
+      throw new Error(`the first line's frame starts 0x${(s[0].firstByte ?? 0).toString(16)}, not 0xc1 (FIN, RSV1, text)`);
+    }
+    return `offered="${s[0].offered || ""}" negotiated="${s[0].extensions}" first frame 0x${(s[0].firstByte ?? 0).toString(16)}`;
   } finally {
     await server.stop();
   }
