@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The fuzz crate: fmt and clippy, then every cargo-fuzz target for FUZZ_SECONDS (40) each,
+# The fuzz crate: fmt and clippy, then every cargo-fuzz target for FUZZ_SECONDS (30) each,
 # starting from the committed seeds in a scratch corpus. A crash fails the step; its input is
 # left in fuzz/artifacts/<target>/ and printed here.
 set -euo pipefail
 source .ci/lib.sh
-secs=${FUZZ_SECONDS:-40}
+secs=${FUZZ_SECONDS:-30}
 
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt clippy
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
