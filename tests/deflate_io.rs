@@ -467,3 +467,54 @@ fn both_adapters_take_the_opt_in_and_send_compressed() {
     });
     server.join().unwrap();
 }
+
+/// Compressed text that inflates to invalid UTF-8: the server driver writes its 1007 close
+/// before it asks for another read (a blocking adapter waiting on that read would never send
+/// it: found by the Python `websockets` interop with compression on).
+#[test]
+fn an_inflate_failure_writes_its_close_before_reading_again() {
+    let (mut srx, mut stx, mut crx, mut ctx) = ([0u8; 4096], [0u8; 4096], [0u8; 4096], [0u8; 4096]);
+    let (mut swindow, mut cwindow) = (vec![0u8; 1 << 15], vec![0u8; 1 << 15]);
+    let mut sdeflate = Deflate::new(&mut swindow, DeflateConfig::DEFAULT, 1 << 20).unwrap();
+    let mut cdeflate = Deflate::new(&mut cwindow, DeflateConfig::DEFAULT, 1 << 20).unwrap();
+    let offer = cdeflate.offer().header().unwrap();
+    let request = ClientRequest {
+        extensions: Some(offer.as_str()),
+        ..ClientRequest::new("example.com", "/")
+    };
+    let options = ServerOptions::default();
+    let mut server =
+        Driver::server(&mut srx, &mut stx, Config::DEFAULT, &options).deflate(&mut sdeflate);
+    let mut client = Driver::client_deflate(
+        &mut crx,
+        &mut ctx,
+        Config::DEFAULT,
+        XorShift::new(9),
+        &request,
+        &mut cdeflate,
+    );
+    let (mut at_server, mut at_client) = (Vec::new(), Vec::new());
+    let accept = Accept::default();
+    assert_eq!(
+        settle(
+            &mut server,
+            &mut client,
+            &accept,
+            &mut at_server,
+            &mut at_client
+        ),
+        (None, None)
+    );
+    let agreed = client.deflate_agreed().expect("agreed");
+    let mut compressor = Compressor::new(&agreed, 6);
+    let mut out = vec![0u8; 1024];
+    let bad = compressor
+        .compress_message(b"\xce\xba\xe1\xbd\xb9\xed\xa0\x80", &mut out)
+        .unwrap()
+        .to_vec();
+    assert!(client.send_message(DataKind::Text, RSV1, &bad).is_ok());
+    assert!(transfer(&mut client, &mut server));
+    // The failure's close is queued and written first: Write, not Read.
+    assert_eq!(server.advance(), Step::Write);
+    assert_eq!(&server.output()[..4], &[0x88, 0x02, 0x03, 0xef]);
+}

@@ -11,7 +11,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -c 'import websockets' 2>/dev/null || "$venv/bin/pip" install -q websockets
 "$venv/bin/python" -c 'import websockets; print("websockets", websockets.__version__)'
-cargo build --release --features embedded-io,embedded-io-async --examples
+cargo build --release --features embedded-io,embedded-io-async,deflate-compress --examples
 timeout 300 "$venv/bin/python" tests/interop/websockets_client.py
 timeout 300 "$venv/bin/python" tests/interop/websockets_server.py
 timeout 300 "$venv/bin/python" tests/interop/websockets_tls.py

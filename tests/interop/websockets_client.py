@@ -3,7 +3,8 @@
 serving after a bad client; then the policy flags: a token (401 with WWW-Authenticate, the
 token in the header or the query), an origin list (403), --max-message (1009), --rate-msgs
 (1008) and --max-connections (503 with Retry-After, seen as InvalidStatus); a slowloris gets
-408 while others are served; keepalive drops a silent peer in time and keeps one that answers."""
+408 while others are served; keepalive drops a silent peer in time and keeps one that answers;
+with --deflate, permessage-deflate is negotiated and every message comes back intact."""
 import os
 import socket
 import sys
@@ -263,6 +264,21 @@ def a_silent_peer_is_dropped_and_one_that_answers_stays():
         assert c.recv(timeout=TIMEOUT) == "alive"
 
 
+def compression_negotiated_and_echoed():
+    # websockets offers permessage-deflate by default; with --deflate the server accepts it
+    # and echoes compressed: every kind and size must come back intact.
+    with ws(SERVER) as c:
+        answer = c.response.headers.get("Sec-WebSocket-Extensions") or ""
+        assert answer.startswith("permessage-deflate"), answer
+        for message in ["hello", "", "été ✓ 𝄞" * 1000, b"\x00" * 70000, os.urandom(1 << 20)]:
+            c.send(message)
+            assert c.recv(timeout=TIMEOUT) == message
+
+
+DEFLATE_CHECKS = [compression_negotiated_and_echoed, text_and_binary, one_mebibyte, fragmented,
+                  ping, close_codes, invalid_utf8_closes_1007]
+
+
 TIMER_CHECKS = [slowloris_gets_408_while_others_are_served,
                 a_silent_peer_is_dropped_and_one_that_answers_stays]
 
@@ -279,4 +295,6 @@ if __name__ == "__main__":
                                [over_the_cap_is_503_with_retry_after]))
         with Server(name, TIMERS) as SERVER:
             results.append(run(f"websockets client vs {name} {' '.join(TIMERS)}", TIMER_CHECKS))
+        with Server(name, ["--deflate"]) as SERVER:
+            results.append(run(f"websockets client vs {name} --deflate", DEFLATE_CHECKS))
     sys.exit(0 if all(results) else 1)

@@ -27,7 +27,8 @@ class WsServer:
     def __init__(self, handler, **kwargs):
         self.port = free_port()
         self.closes = []
-        self.server = serve(handler, "127.0.0.1", self.port, compression=None,
+        kwargs.setdefault("compression", None)
+        self.server = serve(handler, "127.0.0.1", self.port,
                             open_timeout=TIMEOUT, close_timeout=TIMEOUT, **kwargs)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -344,8 +345,35 @@ def silent_server_with_keepalive():
     assert elapsed < 3.0, elapsed
 
 
+def compressed_echo_with_deflate():
+    # A websockets server with compression on; our client offers permessage-deflate.
+    answers = []
+
+    def handler(ws):
+        answers.append(ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+        for message in ws:
+            ws.send(message)
+
+    lines = ["hello", "été ✓ 𝄞" * 500, "z" * 200_000, "last line"]
+    with WsServer(handler, compression="deflate") as server:
+        proc = subprocess.Popen([CLIENT, server.url("/"), "--deflate"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for line in lines:
+                proc.stdin.write(line + "\n")
+                proc.stdin.flush()
+                echoed = proc.stdout.readline()
+                assert echoed == line + "\n", echoed[:100]
+            out, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert answers and answers[0].startswith("permessage-deflate"), answers
+
+
 if __name__ == "__main__":
     ok = run("client example vs websockets server", [
+        compressed_echo_with_deflate,
         echo_lines, answers_pings_while_waiting_on_stdin, server_closes_first,
         server_closes_with_an_error, refused_handshake, protocol_violation, wrong_accept,
         silent_server, refused_401_with_its_challenge, header_with_crlf_is_refused_before_connecting,

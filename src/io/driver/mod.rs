@@ -545,6 +545,7 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     /// into events one at a time, then what is queued is written, then a read. So events keep
     /// coming while a write is blocked, and no read is asked for until `tx` is written.
     fn advance_open<S: Storage>(&mut self, mut messages: Option<&mut Reassembler<S>>) -> Step {
+        let mut refused = false;
         loop {
             if let Err(needed) = self.queue_owed() {
                 let closed = Closed::BufferTooSmall {
@@ -625,7 +626,14 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                     self.error = Some(e);
                     continue;
                 }
-                // The connection failed and takes no more input.
+                // The connection failed and takes no more input. Once per call, go round
+                // again so that the close it owes (after an inflate failure, say) is queued
+                // and written before any read is asked for.
+                Err(_) if !refused => {
+                    refused = true;
+                    self.rx_start = self.rx_end;
+                    continue;
+                }
                 Err(_) => self.rx_start = self.rx_end,
             }
             if queued {
