@@ -69,7 +69,8 @@
 //! - `embedded-io-async`: [`io::asynch`], the same over `embedded_io_async::{Read, Write}`.
 //! - `deflate`: [`extensions::deflate`], permessage-deflate (RFC 7692) negotiation and
 //!   streaming inflate into a caller window, no allocator (`miniz_oxide`'s inflate core).
-//! - `deflate-compress`: its compressor too, whose state is on the heap (`alloc`).
+//! - `deflate-compress`: its compressor too; miniz_oxide allocates its own tables (the crate
+//!   itself allocates nothing).
 //!
 //! Capacities are never features: they are slice lengths or const generics.
 #![cfg_attr(not(test), no_std)]

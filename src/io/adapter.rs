@@ -647,9 +647,15 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
         fin: bool,
         out: &mut [u8],
     ) -> Result<(), Error<T::Error>> {
+        // The compressor takes at most half its queue at a time: the compressed bytes of a
+        // slice, even incompressible, then fit its queue.
+        const SLICE: usize = $crate::extensions::deflate::DEFAULT_QUEUE / 2;
         let mut rest = piece;
         loop {
-            let step = match compressor.compress(rest, fin, out) {
+            let take = rest.len().min(SLICE);
+            let last = fin && take == rest.len();
+            let slice = rest.get(..take).unwrap_or_default();
+            let step = match compressor.compress(slice, last, out) {
                 Ok(step) => step,
                 Err(e) => {
                     compressor.reset();
@@ -657,7 +663,7 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
                 }
             };
             rest = rest.get(step.consumed..).unwrap_or_default();
-            let done = fin && step.done;
+            let done = last && step.done;
             if step.written > 0 || done {
                 let bytes = out.get(..step.written).unwrap_or_default();
                 self.send_data(kind, $crate::wire::frame::RSV1, bytes, Some(done)) $($await)* ?;

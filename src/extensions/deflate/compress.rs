@@ -1,5 +1,6 @@
-//! Compressing permessage-deflate messages (RFC 7692 §7.2.1) with miniz_oxide's compressor,
-//! whose state lives on the heap (feature `deflate-compress`, needs `alloc`).
+//! Compressing permessage-deflate messages (RFC 7692 §7.2.1) with miniz_oxide's compressor
+//! (feature `deflate-compress`: miniz_oxide allocates its own tables; this crate allocates
+//! nothing).
 //!
 //! A message is compressed as one raw DEFLATE stream piece, ended with a sync flush (an empty
 //! stored block, `00 00 ff ff`) whose four bytes are stripped, as §7.2.1 says. With context
@@ -13,10 +14,6 @@
 //! only looks for runs of the previous byte (its RLE strategy: every match has distance 1),
 //! which any window allows: less compression, never a reference the peer's window lacks.
 
-extern crate alloc;
-
-use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::fmt;
 
 use miniz_oxide::deflate::core::{
@@ -71,11 +68,12 @@ pub struct Compressed {
     pub done: bool,
 }
 
-/// A permessage-deflate compressor for the messages we send. Its state is on the heap, the same
-/// at every window size: a boxed miniz_oxide compressor of about 320 KB (65,712 bytes inline,
-/// as `tests/deflate.rs` prints, for its 64 KiB LZ code buffer; an 85 KB output buffer; the
-/// 32 KiB dictionary and 128 KiB of hash chains; 4 KB of Huffman tables), and the queue of
-/// compressed bytes not handed out yet (as long as one call's output).
+/// A permessage-deflate compressor for the messages we send. Its state is the same at every
+/// window size: miniz_oxide's compressor (65,712 bytes inline, as `tests/deflate.rs` prints,
+/// for its 64 KiB LZ code buffer, plus what miniz_oxide allocates itself: an 85 KB output
+/// buffer, the 32 KiB dictionary and 128 KiB of hash chains, 4 KB of Huffman tables), and a
+/// queue of `Q` bytes ([`DEFAULT_QUEUE`]) for compressed bytes not handed out yet. It is large:
+/// keep it in a `Box` or a `static`, not on a small stack.
 ///
 /// ```
 /// use wsmachine::extensions::deflate::{accept_offer, Compressor, DeflateConfig};
@@ -88,19 +86,24 @@ pub struct Compressed {
 /// assert_eq!(compressor.compress_message(b"Hello", &mut out)?, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
 /// # Ok::<(), wsmachine::extensions::deflate::CompressError>(())
 /// ```
-pub struct Compressor {
-    state: Box<CompressorOxide>,
+pub struct Compressor<const Q: usize = DEFAULT_QUEUE> {
+    state: CompressorOxide,
     /// Reset after every message: the agreement says so for our direction.
     reset_each_message: bool,
-    /// Compressed bytes not handed out yet.
-    queue: Vec<u8>,
+    /// Compressed bytes not handed out yet: at most `Q`, so one call's compressed output must
+    /// fit (pass pieces of at most `Q - 1024` bytes, or whole messages that compress into it).
+    queue: heapless::Vec<u8, Q, usize>,
     /// How many bytes of `queue` were handed out.
     read: usize,
     /// The message's sync flush is in `queue`, its tail stripped.
     flushed: bool,
 }
 
-impl fmt::Debug for Compressor {
+/// The default queue of a [`Compressor`]: one call's compressed output, 256 KiB (a piece of
+/// up to 255 KiB, even incompressible, fits).
+pub const DEFAULT_QUEUE: usize = 256 << 10;
+
+impl<const Q: usize> fmt::Debug for Compressor<Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Compressor")
             .field("reset_each_message", &self.reset_each_message)
@@ -111,10 +114,18 @@ impl fmt::Debug for Compressor {
 
 impl Compressor {
     /// A compressor for what `agreed` allows us to send, at `level` (0 stores, 1 is fastest,
-    /// 9 the smallest output; above 10 counts as 10). Below 15 window bits it only encodes
-    /// runs (see the module docs).
+    /// 9 the smallest output; above 10 counts as 10), with the [`DEFAULT_QUEUE`]. Below 15
+    /// window bits it only encodes runs (see the module docs).
     #[must_use]
     pub fn new(agreed: &Agreed, level: u8) -> Self {
+        Self::with_queue(agreed, level)
+    }
+}
+
+impl<const Q: usize> Compressor<Q> {
+    /// [`Compressor::new`] with a queue of `Q` bytes.
+    #[must_use]
+    pub fn with_queue(agreed: &Agreed, level: u8) -> Self {
         let send = agreed.send();
         let level = i32::from(level.min(10));
         let flags = if send.window_bits < MAX_WINDOW_BITS {
@@ -124,9 +135,9 @@ impl Compressor {
             create_comp_flags_from_zip_params(level, -15, CompressionStrategy::Default as i32)
         };
         Self {
-            state: Box::new(CompressorOxide::new(flags)),
+            state: CompressorOxide::new(flags),
             reset_each_message: send.no_context_takeover,
-            queue: Vec::new(),
+            queue: heapless::Vec::new(),
             read: 0,
             flushed: false,
         }
@@ -141,9 +152,9 @@ impl Compressor {
             TDEFLFlush::None
         };
         let queue = &mut self.queue;
+        // Output that does not fit the queue stops the compressor: an error, below.
         let (status, used) = compress_to_output(&mut self.state, input, flush, |bytes| {
-            queue.extend_from_slice(bytes);
-            true
+            queue.extend_from_slice(bytes).is_ok()
         });
         if status != TDEFLStatus::Okay || used != input.len() {
             self.reset();
@@ -176,7 +187,9 @@ impl Compressor {
         let mut consumed = 0;
         if self.ready() == 0 && !self.flushed {
             // Everything handed out but the held-back bytes: take the next input.
-            self.queue.drain(..self.read);
+            let held = self.queue.len() - self.read;
+            self.queue.copy_within(self.read.., 0);
+            self.queue.truncate(held);
             self.read = 0;
             self.feed(input, fin)?;
             consumed = input.len();

@@ -10,7 +10,7 @@
 //! | `negotiate.rs` | [`DeflateConfig`], [`ClientOffer`], [`accept_offer`], [`Agreed`] |
 //! | `inflate.rs` | [`Inflater`]: raw DEFLATE into a caller ring buffer (miniz_oxide's core) |
 //! | `receive.rs` | [`Receiver`]: wraps [`Connection::receive`](crate::Connection::receive) |
-//! | `compress.rs` | [`Compressor`] (feature `deflate-compress`, needs `alloc`) |
+//! | `compress.rs` | [`Compressor`] (feature `deflate-compress`: miniz_oxide allocates its tables) |
 //!
 //! # RAM
 //!
@@ -20,7 +20,8 @@
 //! about 11 KB on a 64-bit host, a little less on 32-bit targets). Sending uncompressed is
 //! always allowed (RSV1 clear, per message) and needs nothing more, so a device without an
 //! allocator can accept compression and reply uncompressed. Compressing needs the
-//! [`Compressor`], on the heap (feature `deflate-compress`).
+//! [`Compressor`] (feature `deflate-compress`), whose miniz_oxide state allocates its own
+//! tables; the crate itself allocates nothing.
 //!
 //! # Call order
 //!
@@ -99,7 +100,7 @@ mod params;
 mod receive;
 
 #[cfg(feature = "deflate-compress")]
-pub use compress::{CompressError, Compressed, Compressor};
+pub use compress::{CompressError, Compressed, Compressor, DEFAULT_QUEUE};
 pub use inflate::{CorruptData, Inflated, Inflater, Stop, WindowError};
 pub use negotiate::{
     accept_offer, Agreed, ClientOffer, DeflateConfig, Direction, NegotiationError,
