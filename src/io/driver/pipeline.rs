@@ -99,6 +99,7 @@ impl<E: Endpoint, const H: usize> Driver<'_, E, H> {
 /// with [`OnExceed::Fail`](crate::connection::OnExceed::Fail) is dropped (its bytes consumed)
 /// and the limit kept in `limited`: the connection has failed with 1008. With `refuse_rsv1`, a
 /// data frame with RSV1 fails the connection with 1002.
+#[inline]
 fn wire<'a, E: Endpoint>(
     conn: &mut Connection<E>,
     input: &'a mut [u8],
