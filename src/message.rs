@@ -5,8 +5,15 @@
 //! caller owns: a slice ([`SliceStorage`]) or a [`heapless::Vec`]. A message that does not fit
 //! fails the connection with 1009, it never grows anything. A message that arrives in one piece
 //! is handed out straight from the input, without a copy.
+//!
+//! It is the top stage of a receive pipeline: [`receive`](Reassembler::receive) takes its chunks
+//! from the connection, [`reassemble`](Reassembler::reassemble) from any stage below (a
+//! permessage-deflate [`Receiver`], whose decompressed chunks it collects, so the storage's
+//! capacity bounds the decompressed size).
+//!
+//! [`Receiver`]: crate::extensions::deflate::Receiver
 
-use crate::connection::{DataKind, Endpoint, Event};
+use crate::connection::{DataKind, Endpoint, Event, Received};
 use crate::error::{ProtocolError, ReceiveError};
 use crate::wire::close::CloseFrame;
 use crate::Connection;
@@ -168,6 +175,46 @@ impl<S: Storage> Reassembler<S> {
         input: &'a mut [u8],
     ) -> Result<(usize, Option<Message<'a>>), ReceiveError> {
         let received = conn.receive(input)?;
+        self.reassemble(conn, received)
+    }
+
+    /// [`receive`](Self::receive) for what another stage received from `conn`: collects its
+    /// data chunk, or hands its control frame on, and returns `received.consumed` with the
+    /// message, if one completed. The message borrows the storage, or, when it came whole in
+    /// one chunk, the chunk's bytes (the input, or a decompressed chunk's window).
+    ///
+    /// ```
+    /// use wsmachine::connection::{RateLimit, RateLimiter, RateLimits};
+    /// use wsmachine::message::{Message, Reassembler, SliceStorage, Storage};
+    /// use wsmachine::{Config, Connection};
+    ///
+    /// let mut server = Connection::server(Config::DEFAULT);
+    /// let mut storage = [0u8; 64];
+    /// let mut messages = Reassembler::new(SliceStorage::new(&mut storage));
+    /// // A rate limiter below: it counts the frames as they arrive.
+    /// let mut limiter = RateLimiter::new(RateLimits {
+    ///     messages: Some(RateLimit::new(10, 10)),
+    ///     ..RateLimits::NONE
+    /// });
+    /// // RFC 6455 §5.7: "Hel" + "lo" in two masked fragments.
+    /// let mut rx = [0x01, 0x83, 0, 0, 0, 0, b'H', b'e', b'l', 0x80, 0x82, 0, 0, 0, 0, b'l', b'o'];
+    /// let mut at = 0;
+    /// let hello = loop {
+    ///     let received = limiter.receive(&mut server, 0, &mut rx[at..])?;
+    ///     let (consumed, message) = messages.reassemble(&mut server, received)?;
+    ///     at += consumed;
+    ///     if let Some(Message::Text(text)) = message {
+    ///         break text.len();
+    ///     }
+    /// };
+    /// assert_eq!((hello, messages.storage().bytes()), (5, &b"Hello"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reassemble<'a, E: Endpoint>(
+        &'a mut self,
+        conn: &mut Connection<E>,
+        received: Received<'a>,
+    ) -> Result<(usize, Option<Message<'a>>), ReceiveError> {
         let message = match received.event {
             None => None,
             Some(Event::Ping(p)) => Some(Message::Ping(p)),

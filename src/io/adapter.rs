@@ -500,6 +500,8 @@ impl<'b, T: Read + Write, E: Endpoint, const H: usize> WebSocket<'b, T, E, H> {
 
     /// Reads until the next whole message, or a control frame, collecting fragments into
     /// `messages`' storage. A message larger than the storage fails the connection with 1009.
+    /// With permessage-deflate, compressed messages are collected inflated (the limit is on
+    /// their inflated size); a rate limiter counts their frames as they arrive.
     pub $($async)* fn receive_message<'s, S: Storage>(
         &'s mut self,
         messages: &'s mut Reassembler<S>,

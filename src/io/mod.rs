@@ -279,10 +279,11 @@
 //! [`Driver::deflate_agreed`]). A driver without a `Deflate` is one pointer larger with the
 //! feature and unchanged without it.
 //!
-//! Not yet with a `Deflate`: whole messages ([`Driver::advance_message`], `receive_message`:
-//! the reassembler sees the connection's frames, compressed ones as `Message::Encoded`) and
-//! the rate limiter (its counts skip the inflating path); put inflated chunks together
-//! yourself, as `examples/client.rs` does.
+//! Whole messages ([`Driver::advance_message`], the adapters' `receive_message`) come out
+//! inflated too: the reassembler collects the decompressed chunks, so its storage bounds the
+//! decompressed size (1009 past it, as past the `Deflate`'s own limit). A rate limiter counts
+//! the compressed frames as they arrive. The receive pipeline is the connection, then the rate
+//! limiter, then the inflater, then the reassembler, each stage there only when asked for.
 //!
 //! # The adapters
 //!

@@ -1,5 +1,11 @@
 //! Receiving permessage-deflate messages (RFC 7692 §6, §7.2.2): the connection's chunks in,
 //! decompressed chunks out, checked for size and UTF-8 as they inflate.
+//!
+//! The [`Receiver`] is one stage of a receive pipeline: [`receive`](Receiver::receive) takes
+//! its chunks from [`Connection::receive`], [`receive_with`](Receiver::receive_with) from any
+//! stage below it (a rate limiter that counts what arrives on the wire, say), and a
+//! [`Reassembler`](crate::message::Reassembler) can sit above it
+//! ([`reassemble`](crate::message::Reassembler::reassemble)).
 
 use core::fmt;
 
@@ -149,6 +155,41 @@ struct Message {
 /// Inflates the compressed messages of one connection (RFC 7692 §7.2.2) into a caller-owned
 /// window and hands them out as [`DataChunk`]s, like [`Connection::receive`] does for plain
 /// ones. See the [module](super) docs for the call order.
+///
+/// Under a [`Reassembler`](crate::message::Reassembler), compressed messages come out whole and
+/// decompressed, the storage's capacity bounding their decompressed size:
+///
+/// ```
+/// use wsmachine::extensions::deflate::{accept_offer, DeflateConfig, Receiver};
+/// use wsmachine::handshake::Extensions;
+/// use wsmachine::message::{Message, Reassembler, SliceStorage, Storage};
+/// use wsmachine::{Config, Connection};
+///
+/// let offer = b"permessage-deflate";
+/// let agreed = accept_offer(&DeflateConfig::DEFAULT, Extensions::new(core::iter::once(&offer[..])))
+///     .expect("acceptable");
+/// let mut server = Connection::server(agreed.connection_config(Config::DEFAULT));
+/// let mut window = vec![0u8; 1 << 15];
+/// let mut receiver = Receiver::new(&mut window, &agreed, 1 << 20)?;
+/// let mut storage = [0u8; 64];
+/// let mut messages = Reassembler::new(SliceStorage::new(&mut storage));
+/// // RFC 7692 §7.2.3.1, masked with a zero key: "Hello" compressed, in two fragments.
+/// let mut rx = [
+///     0x41, 0x83, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, // RSV1, text, not fin
+///     0x80, 0x84, 0, 0, 0, 0, 0xc9, 0xc9, 0x07, 0x00, // continuation, fin
+/// ];
+/// let mut at = 0;
+/// let hello = loop {
+///     let received = receiver.receive(&mut server, &mut rx[at..])?;
+///     let (consumed, message) = messages.reassemble(&mut server, received)?;
+///     at += consumed;
+///     if let Some(Message::Text(text)) = message {
+///         break text.len();
+///     }
+/// };
+/// assert_eq!((hello, messages.storage().bytes()), (5, &b"Hello"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Receiver<'w> {
     inflater: Inflater<'w>,
@@ -163,6 +204,9 @@ pub struct Receiver<'w> {
     tail: Option<u8>,
     message: Option<Message>,
     failed: bool,
+    /// Where in the window the chunk the last call handed out is (empty when it handed out
+    /// none).
+    inflated: core::ops::Range<usize>,
 }
 
 impl<'w> Receiver<'w> {
@@ -176,8 +220,17 @@ impl<'w> Receiver<'w> {
         agreed: &Agreed,
         max_message_size: u64,
     ) -> Result<Self, WindowError> {
-        let peer = agreed.receive();
-        let needed = 1usize << peer.window_bits;
+        Self::with_peer(window, agreed.receive(), max_message_size)
+    }
+
+    /// [`new`](Self::new) for what the peer sends, known or assumed: a driver makes its
+    /// receiver before the handshake, then [`set_peer`](Self::set_peer)s what was agreed.
+    pub(crate) fn with_peer(
+        window: &'w mut [u8],
+        peer: Direction,
+        max_message_size: u64,
+    ) -> Result<Self, WindowError> {
+        let needed = 1usize << peer.window_bits.clamp(8, 15);
         if window.len() < needed {
             return Err(WindowError { needed });
         }
@@ -190,7 +243,14 @@ impl<'w> Receiver<'w> {
             tail: None,
             message: None,
             failed: false,
+            inflated: 0..0,
         })
+    }
+
+    /// What the peer agreed to send, before the first message: its window (no larger than
+    /// the one given to [`with_peer`](Self::with_peer)) and whether it resets its context.
+    pub(crate) fn set_peer(&mut self, peer: Direction) {
+        self.peer = peer;
     }
 
     /// Bytes at the front of the unconsumed input that the connection already handed out
@@ -205,6 +265,16 @@ impl<'w> Receiver<'w> {
     #[must_use]
     pub const fn in_message(&self) -> bool {
         self.message.is_some()
+    }
+
+    /// The payload of the decompressed chunk that the last [`receive`](Self::receive) (or
+    /// [`receive_with`](Self::receive_with)) handed out, again; empty when that call handed
+    /// out no decompressed bytes (its event, if any, borrowed the input). For a driver that
+    /// lets go of the event's borrow and takes the bytes later: the window is not written
+    /// until the next call.
+    #[must_use]
+    pub fn inflated(&self) -> &[u8] {
+        self.inflater.output(self.inflated.clone())
     }
 
     /// Like [`Connection::receive`]: returns how many bytes from the front of `input` were
@@ -226,11 +296,74 @@ impl<'w> Receiver<'w> {
         conn: &mut Connection<E>,
         input: &'a mut [u8],
     ) -> Result<Received<'a>, InflateError> {
+        self.receive_with(conn, input, Connection::receive)
+    }
+
+    /// [`receive`](Self::receive) over another stage: `below` is called instead of
+    /// [`Connection::receive`] whenever the receiver needs the next event, and must behave
+    /// like it (the event's bytes the tail of the consumed prefix of the input it was given).
+    /// A stage that drops an event (a rate limiter over its limit, which has failed the
+    /// connection) returns it as consumed bytes and no event.
+    ///
+    /// ```
+    /// use wsmachine::connection::{Limit, Limited, RateLimit, RateLimiter, RateLimits};
+    /// use wsmachine::extensions::deflate::{accept_offer, DeflateConfig, Receiver};
+    /// use wsmachine::handshake::Extensions;
+    /// use wsmachine::{Config, Connection, Event, ReceiveError, Received};
+    ///
+    /// let offer = b"permessage-deflate";
+    /// let agreed = accept_offer(&DeflateConfig::DEFAULT, Extensions::new(core::iter::once(&offer[..])))
+    ///     .expect("acceptable");
+    /// let mut server = Connection::server(agreed.connection_config(Config::DEFAULT));
+    /// let mut window = vec![0u8; 1 << 15];
+    /// let mut receiver = Receiver::new(&mut window, &agreed, 1 << 20)?;
+    /// // One message a second: the limiter counts the frames as they arrive, compressed.
+    /// let mut limiter = RateLimiter::new(RateLimits {
+    ///     messages: Some(RateLimit::new(1, 1)),
+    ///     ..RateLimits::NONE
+    /// });
+    /// // RFC 7692 §7.2.3.1, masked with a zero key: "Hello" compressed, twice.
+    /// let hello = [0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    /// let mut rx = [hello, hello].concat();
+    /// let (mut at, mut text, mut limited) = (0, Vec::new(), None);
+    /// for _ in 0..10 {
+    ///     let received = receiver.receive_with(&mut server, &mut rx[at..], |conn, input| {
+    ///         match limiter.receive(conn, 0, input) {
+    ///             Ok(received) => Ok(received),
+    ///             // Over the limit: the connection has failed with 1008; the event is dropped.
+    ///             Err(Limited::Exceeded { limit, consumed }) => {
+    ///                 limited = Some(limit);
+    ///                 Ok(Received { consumed, event: None })
+    ///             }
+    ///             Err(Limited::Receive(e)) => Err(e),
+    ///             Err(_) => Err(ReceiveError::Closed),
+    ///         }
+    ///     });
+    ///     let Ok(received) = received else { break };
+    ///     at += received.consumed;
+    ///     if let Some(Event::Data(chunk)) = received.event {
+    ///         text.extend_from_slice(chunk.payload);
+    ///     }
+    /// }
+    /// assert_eq!((&text[..], limited), (&b"Hello"[..], Some(Limit::Messages)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn receive_with<'a, E, F>(
+        &'a mut self,
+        conn: &mut Connection<E>,
+        input: &'a mut [u8],
+        below: F,
+    ) -> Result<Received<'a>, InflateError>
+    where
+        E: Endpoint,
+        F: for<'x> FnOnce(&mut Connection<E>, &'x mut [u8]) -> Result<Received<'x>, ReceiveError>,
+    {
+        self.inflated = 0..0;
         if self.failed {
             return Err(InflateError::Connection(ReceiveError::Closed));
         }
         // Every error path below sets `failed` itself.
-        let result = self.step(conn, input);
+        let result = self.step(conn, input, below);
         if let Err(e) = result {
             if let Some(code) = e.close_code() {
                 // The connection fails itself on its own errors; ours it is told. A code
@@ -245,6 +378,10 @@ impl<'w> Receiver<'w> {
         &'a mut self,
         conn: &mut Connection<E>,
         input: &'a mut [u8],
+        below: impl for<'x> FnOnce(
+            &mut Connection<E>,
+            &'x mut [u8],
+        ) -> Result<Received<'x>, ReceiveError>,
     ) -> Result<Received<'a>, InflateError> {
         if self.tail.is_some() {
             return self.finish_message();
@@ -254,7 +391,7 @@ impl<'w> Receiver<'w> {
             let compressed = input.get(..n).unwrap_or_default();
             return self.inflate_chunk(compressed, 0);
         }
-        let (consumed, shape) = match conn.receive(&mut *input) {
+        let (consumed, shape) = match below(conn, &mut *input) {
             Ok(received) => (received.consumed, Shape::of(received.event.as_ref())),
             Err(e) => {
                 self.failed = true;
@@ -387,7 +524,7 @@ impl<'w> Receiver<'w> {
             self.failed = true;
             return Err(InflateError::Corrupt);
         };
-        let payload = self.inflater.output(output);
+        let payload = self.inflater.output(output.clone());
         message.size = message.size.saturating_add(payload.len() as u64);
         if message.size > self.max_message_size {
             self.failed = true;
@@ -415,6 +552,7 @@ impl<'w> Receiver<'w> {
         if last {
             self.message = None;
         }
+        self.inflated = output;
         Ok(Some(Event::Data(DataChunk {
             kind,
             rsv: 0,
@@ -446,6 +584,68 @@ mod tests {
             assert_eq!(e.close_code().map(|c| c.0), code, "{e}");
             assert!(!e.to_string().is_empty());
         }
+    }
+
+    #[test]
+    fn inflated_gives_the_last_decompressed_chunk_again_and_nothing_for_the_input() {
+        use crate::extensions::deflate::{accept_offer, DeflateConfig};
+        use crate::handshake::Extensions;
+        let offer = b"permessage-deflate";
+        let agreed = accept_offer(
+            &DeflateConfig::DEFAULT,
+            Extensions::new(core::iter::once(&offer[..])),
+        )
+        .unwrap();
+        let mut conn = Connection::server(agreed.connection_config(crate::Config::DEFAULT));
+        let mut window = std::vec![0u8; 1 << 15];
+        let mut receiver = Receiver::new(&mut window, &agreed, 1 << 20).unwrap();
+        // A ping, then "Hello" compressed (RFC 7692 §7.2.3.1), masked with a zero key.
+        let mut rx = std::vec![0x89, 0x81, 0, 0, 0, 0, b'p'];
+        rx.extend_from_slice(&[
+            0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00,
+        ]);
+        let (mut at, mut calls, mut text) = (0, 0, std::vec::Vec::new());
+        // `below` sees every event the connection hands out, before it is inflated.
+        let mut wire = std::vec::Vec::new();
+        while calls < 10 {
+            calls += 1;
+            let received = receiver.receive_with(&mut conn, &mut rx[at..], |conn, input| {
+                let received = conn.receive(input)?;
+                wire.push(Shape::of(received.event.as_ref()));
+                Ok(received)
+            });
+            let received = received.unwrap();
+            at += received.consumed;
+            let chunk = match received.event {
+                Some(Event::Data(chunk)) => Some((chunk.payload.len(), chunk.last)),
+                Some(_) => None,
+                None if received.consumed == 0 => break,
+                None => continue,
+            };
+            match chunk {
+                Some((len, last)) => {
+                    assert_eq!(receiver.inflated().len(), len);
+                    text.extend_from_slice(receiver.inflated());
+                    if last {
+                        break;
+                    }
+                }
+                None => assert!(receiver.inflated().is_empty(), "the ping is the input's"),
+            }
+        }
+        assert_eq!(text, b"Hello");
+        assert!(matches!(
+            wire[..],
+            [
+                Shape::Ping(1),
+                Shape::Data {
+                    rsv: RSV1,
+                    len: 7,
+                    ..
+                },
+                ..
+            ]
+        ));
     }
 
     #[test]

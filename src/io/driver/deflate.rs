@@ -1,38 +1,19 @@
-//! permessage-deflate under the driver (RFC 7692 §5–§7.2.2): the offer and the answer in the opening handshake, compressed messages inflated into the caller's window.
+//! permessage-deflate under the driver (RFC 7692 §5–§7.2.2): the offer and the answer in the opening handshake, and the engine's [`Receiver`] as the inflate stage of the driver's receive pipeline.
 //!
-//! The inflating follows [`Receiver`](crate::extensions::deflate::Receiver) step by step; it
-//! is kept here because the driver hands an event out after the call that produced it
-//! ([`Step::Event`](super::Step::Event), then [`Driver::event`](super::Driver::event)), so it
-//! must find a decompressed chunk again in the window, which the engine's `Receiver` does not
-//! let it do. The engine's tests cover the rules; `tests/deflate_io.rs` runs them through the
+//! The driver hands an event out after the call that produced it
+//! ([`Step::Event`](super::Step::Event), then [`Driver::event`](super::Driver::event)); an
+//! inflated chunk's bytes are found again with [`Receiver::inflated`]. The engine's tests cover
+//! the inflate rules; `tests/deflate_io.rs` and `tests/deflate_pipeline.rs` run them through the
 //! driver.
 
-use core::ops::Range;
-
-use super::pending::Pending;
-use crate::connection::{DataChunk, DataKind, Endpoint, Event};
+use crate::connection::Endpoint;
 use crate::extensions::deflate::{
-    Agreed, ClientOffer, DeflateConfig, Direction, InflateError, Inflater, NegotiationError, Stop,
+    Agreed, ClientOffer, DeflateConfig, Direction, InflateError, NegotiationError, Receiver,
     WindowError,
 };
 use crate::handshake::Extension;
 use crate::io::Closed;
-use crate::utf8::Utf8Validator;
-use crate::wire::frame::RSV1;
-use crate::{Connection, ReceiveError};
-
-/// The tail the sender stripped from every message (§7.2.1), put back before inflating.
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
-
-/// The compressed message being inflated.
-#[derive(Debug, Clone, Copy)]
-struct Message {
-    kind: DataKind,
-    started: bool,
-    size: u64,
-    fed: bool,
-    utf8: Utf8Validator,
-}
+use crate::{Connection, ReceiveError, Received};
 
 /// permessage-deflate for one [`Driver`](super::Driver), in storage the caller owns: the
 /// configuration to offer or accept, the inflate window, and the inflater's state (about 11 KB,
@@ -43,17 +24,8 @@ struct Message {
 #[derive(Debug)]
 pub struct Deflate<'w> {
     config: DeflateConfig,
-    max_message_size: u64,
-    inflater: Inflater<'w>,
+    receiver: Receiver<'w>,
     agreed: Option<Agreed>,
-    /// Payload bytes at the front of the next input that the connection handed out and that
-    /// are not inflated yet.
-    pending: usize,
-    pending_last: bool,
-    tail: Option<u8>,
-    message: Option<Message>,
-    /// The connection failed here: no more input is taken.
-    failed: bool,
     /// Why permessage-deflate ended the connection.
     closed: Option<Closed>,
 }
@@ -67,21 +39,15 @@ impl<'w> Deflate<'w> {
         config: DeflateConfig,
         max_message_size: u64,
     ) -> Result<Self, WindowError> {
-        let bits = config.receive_window_bits.clamp(8, 15);
-        let needed = 1usize << bits;
-        if window.len() < needed {
-            return Err(WindowError { needed });
-        }
+        // The largest window the peer may be allowed; the answer fixes the real one.
+        let peer = Direction {
+            window_bits: config.receive_window_bits,
+            no_context_takeover: false,
+        };
         Ok(Self {
             config,
-            max_message_size,
-            inflater: Inflater::new(window)?,
+            receiver: Receiver::with_peer(window, peer, max_message_size)?,
             agreed: None,
-            pending: 0,
-            pending_last: false,
-            tail: None,
-            message: None,
-            failed: false,
             closed: None,
         })
     }
@@ -108,6 +74,9 @@ impl<'w> Deflate<'w> {
     /// Server: the answer given in the 101.
     pub(super) fn set_agreed(&mut self, agreed: Option<Agreed>) {
         self.agreed = agreed;
+        if let Some(agreed) = agreed {
+            self.receiver.set_peer(agreed.receive());
+        }
     }
 
     /// Client: checks the server's answer against our offer.
@@ -115,7 +84,8 @@ impl<'w> Deflate<'w> {
         &mut self,
         answer: impl IntoIterator<Item = Extension<'b>>,
     ) -> Result<(), NegotiationError> {
-        self.agreed = ClientOffer::new(&self.config).accept(answer)?;
+        let agreed = ClientOffer::new(&self.config).accept(answer)?;
+        self.set_agreed(agreed);
         Ok(())
     }
 
@@ -128,198 +98,32 @@ impl<'w> Deflate<'w> {
         self.closed = Some(closed);
     }
 
-    /// The bytes of an inflated chunk handed out before.
-    pub(super) fn output(&self, range: Range<usize>) -> &[u8] {
-        self.inflater.output(range)
+    /// The bytes of the inflated chunk the last [`receive`](Self::receive) handed out (empty
+    /// when it handed out none).
+    pub(super) fn inflated(&self) -> &[u8] {
+        self.receiver.inflated()
     }
 
-    /// [`Receiver::receive`](crate::extensions::deflate::Receiver::receive), with the event
-    /// kept as a [`Pending`]. On an error the connection has failed with its close code.
-    pub(super) fn receive<E: Endpoint>(
-        &mut self,
+    /// The inflate stage: [`Receiver::receive_with`] over `below`. An inflate failure (the
+    /// connection has failed with its code) is kept as the reason and comes out as
+    /// [`ReceiveError::Closed`]; the connection's own errors come out as they are.
+    pub(super) fn receive<'a, E, F>(
+        &'a mut self,
         conn: &mut Connection<E>,
-        input: &mut [u8],
-    ) -> Result<(usize, Option<Pending>), InflateError> {
-        if self.failed {
-            return Err(InflateError::Connection(ReceiveError::Closed));
-        }
-        let result = self.step(conn, input);
-        if let Err(e) = result {
-            self.failed = true;
-            if !matches!(e, InflateError::Connection(_)) {
-                self.closed = Some(Closed::Inflate(e));
-            }
-            if let (false, Some(code)) = (matches!(e, InflateError::Connection(_)), e.close_code())
-            {
-                let _ = conn.fail(code);
-            }
-        }
-        result
-    }
-
-    fn step<E: Endpoint>(
-        &mut self,
-        conn: &mut Connection<E>,
-        input: &mut [u8],
-    ) -> Result<(usize, Option<Pending>), InflateError> {
-        if self.tail.is_some() {
-            return self.finish_message();
-        }
-        if self.pending > 0 {
-            let n = self.pending.min(input.len());
-            return self.inflate_chunk(input.get(..n).unwrap_or_default(), 0);
-        }
-        let received = conn.receive(&mut *input)?;
-        let consumed = received.consumed;
-        match received.event {
-            Some(Event::Data(chunk)) if chunk.rsv & RSV1 != 0 => {
-                if self.agreed.is_none() {
-                    // RSV1 without the extension (a client that offered, declined).
-                    let code = crate::CloseCode::PROTOCOL_ERROR;
-                    let _ = conn.fail(code);
-                    return Err(InflateError::Connection(ReceiveError::Protocol(
-                        crate::ProtocolError::ReservedBits,
-                    )));
-                }
-                let (kind, first, last, len) =
-                    (chunk.kind, chunk.first, chunk.last, chunk.payload.len());
-                if first {
-                    self.start_message(kind);
-                }
-                self.pending = len;
-                self.pending_last = last;
-                let start = consumed.saturating_sub(len);
-                let compressed = input.get(start..consumed).unwrap_or_default();
-                self.inflate_chunk(compressed, start)
-            }
-            event => Ok((consumed, event.map(Pending::event))),
-        }
-    }
-
-    fn peer(&self) -> Direction {
-        self.agreed.map_or(
-            Direction {
-                window_bits: 15,
-                no_context_takeover: false,
-            },
-            |a| a.receive(),
-        )
-    }
-
-    fn start_message(&mut self, kind: DataKind) {
-        if self.peer().no_context_takeover || self.inflater.ended() {
-            self.inflater.reset();
-        }
-        self.message = Some(Message {
-            kind,
-            started: false,
-            size: 0,
-            fed: false,
-            utf8: Utf8Validator::new(),
-        });
-    }
-
-    fn allowance(&self) -> usize {
-        let size = self.message.map_or(0, |m| m.size);
-        let left = self.max_message_size.saturating_sub(size).saturating_add(1);
-        usize::try_from(left).unwrap_or(usize::MAX)
-    }
-
-    fn inflate_chunk(
-        &mut self,
-        compressed: &[u8],
-        offset: usize,
-    ) -> Result<(usize, Option<Pending>), InflateError> {
-        if compressed.is_empty() {
-            if self.pending == 0 && self.pending_last {
-                self.tail = Some(0);
-            }
-            return Ok((offset, None));
-        }
-        let step = self
-            .inflater
-            .inflate(compressed, self.allowance())
-            .map_err(|_| InflateError::Corrupt)?;
-        if let Some(message) = self.message.as_mut() {
-            message.fed = true;
-        }
-        let used = if step.stop == Stop::Ended {
-            compressed.len()
-        } else {
-            step.consumed
-        };
-        if used == 0 && step.output.is_empty() && step.stop != Stop::Ended {
-            return Err(InflateError::Corrupt);
-        }
-        self.pending = self.pending.saturating_sub(used);
-        if self.pending == 0 && self.pending_last {
-            self.tail = Some(0);
-        }
-        let event = self.chunk(step.output, false)?;
-        Ok((offset + used, event))
-    }
-
-    fn finish_message(&mut self) -> Result<(usize, Option<Pending>), InflateError> {
-        if self.message.is_some_and(|m| !m.fed) {
-            self.tail = None;
-            return Ok((0, self.chunk(0..0, true)?));
-        }
-        let fed = usize::from(self.tail.unwrap_or(4));
-        let rest = TAIL.get(fed..).unwrap_or_default();
-        let step = self
-            .inflater
-            .inflate(rest, self.allowance())
-            .map_err(|_| InflateError::Corrupt)?;
-        let fed = fed + step.consumed;
-        let done = step.stop == Stop::Ended || (fed >= TAIL.len() && step.stop == Stop::NeedsInput);
-        self.tail = if done {
-            None
-        } else {
-            Some(u8::try_from(fed).unwrap_or(4))
-        };
-        Ok((0, self.chunk(step.output, done)?))
-    }
-
-    fn chunk(&mut self, output: Range<usize>, last: bool) -> Result<Option<Pending>, InflateError> {
-        let Some(message) = self.message.as_mut() else {
-            return Err(InflateError::Corrupt);
-        };
-        let payload = self.inflater.output(output.clone());
-        message.size = message.size.saturating_add(payload.len() as u64);
-        if message.size > self.max_message_size {
-            return Err(InflateError::TooBig);
-        }
-        if message.kind == DataKind::Text {
-            let valid = message.utf8.feed(payload).and_then(|()| {
-                if last {
-                    message.utf8.finish()
-                } else {
-                    Ok(())
-                }
-            });
-            if valid.is_err() {
-                return Err(InflateError::InvalidUtf8);
+        input: &'a mut [u8],
+        below: F,
+    ) -> Result<Received<'a>, ReceiveError>
+    where
+        E: Endpoint,
+        F: for<'x> FnOnce(&mut Connection<E>, &'x mut [u8]) -> Result<Received<'x>, ReceiveError>,
+    {
+        match self.receiver.receive_with(conn, input, below) {
+            Ok(received) => Ok(received),
+            Err(InflateError::Connection(e)) => Err(e),
+            Err(e) => {
+                self.closed = self.closed.or(Some(Closed::Inflate(e)));
+                Err(ReceiveError::Closed)
             }
         }
-        if payload.is_empty() && !last {
-            return Ok(None);
-        }
-        let first = !message.started;
-        message.started = true;
-        let kind = message.kind;
-        if last {
-            self.message = None;
-        }
-        Ok(Some(Pending::Inflated {
-            chunk: DataChunk {
-                kind,
-                rsv: 0,
-                payload: &[],
-                first,
-                last,
-            },
-            start: output.start,
-            end: output.end,
-        }))
     }
 }

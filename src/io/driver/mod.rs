@@ -14,6 +14,7 @@
 mod deflate;
 mod handshake;
 mod pending;
+mod pipeline;
 mod policy;
 mod send;
 
@@ -25,17 +26,15 @@ pub use policy::Refusal;
 use rand_core::RngCore;
 
 use super::{Buffer, Closed, HandshakeFailure, MIN_BUFFER};
-use crate::connection::{Client, Endpoint, Event, Limit, Limited, Server, State, TimedOut};
+use crate::connection::{Client, Endpoint, Event, Limit, Server, State, TimedOut};
 use crate::error::{ProtocolError, ReceiveError, SendError};
-#[cfg(feature = "deflate")]
-use crate::extensions::deflate::InflateError;
 use crate::handshake::client::{ClientRequest, Expected};
 use crate::handshake::server::ServerOptions;
 use crate::handshake::{WriteError, DEFAULT_MAX_HEAD_LEN};
 use crate::message::{Message, Reassembler, SliceStorage, Storage};
 use crate::{Config, Connection};
 use handshake::Decision;
-use pending::Pending;
+use pending::{Pending, Place};
 
 /// How many header lines a handshake head may have unless the driver's `H` says otherwise.
 pub const DEFAULT_MAX_HEADERS: usize = 32;
@@ -269,12 +268,13 @@ impl<'b, const H: usize> Driver<'b, Server, H> {
     /// configuration ([`accept_offer`](crate::extensions::deflate::accept_offer)), unless the
     /// application's [`Accept`](crate::handshake::server::Accept) names extensions itself.
     /// Once open, compressed messages come out inflated, as [`Event::Data`] chunks with
-    /// `rsv == 0` borrowing `deflate`'s window, and sending stays uncompressed unless the caller
-    /// compresses (RSV1). Call it before the first poll.
+    /// `rsv == 0` borrowing `deflate`'s window (or whole, with
+    /// [`advance_message`](Self::advance_message)), and sending stays uncompressed unless the
+    /// caller compresses (RSV1). Call it before the first poll.
     #[must_use]
     pub fn deflate(mut self, deflate: &'b mut Deflate<'b>) -> Self {
         if matches!(self.phase, Phase::ServerHead(_)) {
-            // RSV1 is let through; the receiver refuses it unless the extension is agreed.
+            // RSV1 is let through; the pipeline refuses it unless the extension is agreed.
             let config = *self.conn.config();
             self.conn = Connection::server(Config {
                 allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
@@ -292,7 +292,8 @@ impl<'b, R: RngCore> Driver<'b, Client<R>> {
     /// be the offer, `deflate.offer().header()`. The server's answer is checked (RFC 7692
     /// §7.1): one that does not fit the offer fails the connection with 1010
     /// ([`Closed::Negotiation`]). Once open, compressed messages come out inflated, as
-    /// [`Event::Data`] chunks with `rsv == 0`.
+    /// [`Event::Data`] chunks with `rsv == 0` (or whole, with
+    /// [`advance_message`](Driver::advance_message)).
     pub fn client_deflate(
         rx: &'b mut [u8],
         tx: &'b mut [u8],
@@ -316,6 +317,9 @@ impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
         request: &ClientRequest<'b>,
         deflate: &'b mut Deflate<'b>,
     ) -> Self {
+        // RSV1 is let through from the start: the connection (and its RNG) is made before
+        // the answer is known, and has no way to allow it later. The pipeline refuses RSV1
+        // with 1002 unless the extension is agreed.
         let config = Config {
             allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
             ..config
@@ -500,7 +504,8 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
     /// [`advance`](Self::advance) towards whole messages: data is collected in `messages`,
     /// and [`Step::Event`] means [`message`](Self::message) is ready. A message larger than
-    /// the storage fails the connection with 1009.
+    /// the storage fails the connection with 1009; with permessage-deflate the messages are
+    /// collected inflated, and the limit is on their inflated size.
     pub fn advance_message<S: Storage>(&mut self, messages: &mut Reassembler<S>) -> Step {
         self.advance_with(Some(messages))
     }
@@ -566,58 +571,18 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 return Step::Closed(self.closed_reason());
             }
             let start = self.rx_start;
-            let Some(input) = self.rx.get_mut(start..self.rx_end) else {
+            if start > self.rx_end {
                 self.rx_start = self.rx_end;
                 continue;
-            };
-            let received = match (messages.as_deref_mut(), self.limiter.as_mut()) {
-                #[cfg(feature = "deflate")]
-                (None, _) if self.deflate.is_some() => {
-                    match self
-                        .deflate
-                        .as_deref_mut()
-                        .map(|d| d.receive(&mut self.conn, input))
-                    {
-                        Some(Ok(received)) => Ok(received),
-                        Some(Err(InflateError::Connection(e))) => Err(e),
-                        // The connection failed with the error's code; the reason is kept.
-                        Some(Err(_)) | None => Err(ReceiveError::Closed),
-                    }
-                }
-                (None, Some(limiter)) => {
-                    match limiter.limiter.receive(&mut self.conn, self.now, input) {
-                        Ok(r) => Ok((r.consumed, r.event.map(Pending::event))),
-                        Err(Limited::Exceeded { limit, consumed }) => {
-                            // The 1008 close is owed: written next, then reported.
-                            self.limited = self.limited.or(Some(limit));
-                            self.rx_start = start.saturating_add(consumed).min(self.rx_end);
-                            continue;
-                        }
-                        Err(Limited::Receive(e)) => Err(e),
-                    }
-                }
-                (None, None) => self
-                    .conn
-                    .receive(input)
-                    .map(|r| (r.consumed, r.event.map(Pending::event))),
-                (Some(messages), _) => {
-                    let received = messages
-                        .receive(&mut self.conn, input)
-                        .map(|(consumed, m)| (consumed, m.map(Pending::message)));
-                    // A message that came in pieces is in the storage; one that came whole
-                    // is the tail of the input, and the storage was cleared for it.
-                    let stored = !messages.storage().bytes().is_empty();
-                    received.map(|(consumed, p)| (consumed, p.map(|p| p.stored(stored))))
-                }
-            };
-            match received {
-                Ok((consumed, event)) => {
-                    self.rx_start = start.saturating_add(consumed).min(self.rx_end);
-                    if event.is_some() {
-                        self.pending = event;
+            }
+            match self.receive_next(start, messages.as_deref_mut()) {
+                Ok(taken) => {
+                    self.rx_start = start.saturating_add(taken.consumed).min(self.rx_end);
+                    if taken.pending.is_some() {
+                        self.pending = taken.pending;
                         continue;
                     }
-                    if consumed > 0 {
+                    if taken.progress {
                         continue;
                     }
                 }
@@ -626,9 +591,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                     self.error = Some(e);
                     continue;
                 }
-                // The connection failed and takes no more input. Once per call, go round
-                // again so that the close it owes (after an inflate failure, say) is queued
-                // and written before any read is asked for.
+                // The connection failed and takes no more input (a rate limit, an inflate
+                // failure: the reason is kept). Once per call, go round again so that the
+                // close it owes is queued and written before any read is asked for.
                 Err(_) if !refused => {
                     refused = true;
                     self.rx_start = self.rx_end;
@@ -768,47 +733,43 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
 
     /// The event announced by [`Step::Event`], borrowing `rx`; `None` when there is none.
     pub fn event(&mut self) -> Option<Event<'_>> {
-        #[cfg(feature = "deflate")]
-        if let Some(Pending::Inflated { chunk, start, end }) = self.pending {
-            self.pending = None;
-            let bytes = self
-                .deflate
-                .as_deref()
-                .map_or(&[][..], |d| d.output(start..end));
-            return Some(Event::Data(crate::DataChunk {
-                payload: bytes,
-                ..chunk
-            }));
-        }
-        let Some(Pending::Event { event, len }) = self.pending else {
+        let Some(Pending::Event { event, len, at }) = self.pending else {
             return None;
         };
         self.pending = None;
-        let bytes = self.consumed_tail(len);
+        let bytes = match at {
+            Place::Window => self.inflated(),
+            Place::Input | Place::Storage => self.consumed_tail(len),
+        };
         Some(pending::event_with(event, bytes))
     }
 
     /// The message announced by [`Step::Event`] after
-    /// [`advance_message`](Self::advance_message), borrowing `rx` or `messages`' storage.
+    /// [`advance_message`](Self::advance_message), borrowing `rx`, `messages`' storage or the
+    /// inflate window.
     pub fn message<'s, S: Storage>(
         &'s mut self,
         messages: &'s Reassembler<S>,
     ) -> Option<Message<'s>> {
-        let Some(Pending::Message {
-            message,
-            len,
-            stored,
-        }) = self.pending
-        else {
+        let Some(Pending::Message { message, len, at }) = self.pending else {
             return None;
         };
         self.pending = None;
-        let bytes = if stored {
-            messages.storage().bytes()
-        } else {
-            self.consumed_tail(len)
+        let bytes = match at {
+            Place::Storage => messages.storage().bytes(),
+            Place::Window => self.inflated(),
+            Place::Input => self.consumed_tail(len),
         };
         Some(pending::message_with(message, bytes))
+    }
+
+    /// The decompressed chunk the inflate stage handed out last.
+    fn inflated(&self) -> &[u8] {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref() {
+            return deflate.inflated();
+        }
+        &[]
     }
 
     /// The last `len` bytes consumed from `rx`.

@@ -5,31 +5,41 @@
 //! `payload.len()` bytes consumed, a ping's or pong's payload and a close frame's reason the
 //! last bytes of the control frame. So an event is kept here as its kind and flags plus a
 //! length, and borrowed again as `rx[consumed_end - len..consumed_end]`. No addresses are
-//! compared.
+//! compared. A stage above the connection may hand out bytes of its own instead: a
+//! decompressed chunk's are in the inflate window ([`Receiver::inflated`]), a reassembled
+//! message's in the reassembly storage; a [`Place`] says which.
+//!
+//! [`Receiver::inflated`]: crate::extensions::deflate::Receiver::inflated
 
 use crate::connection::{DataChunk, Event};
 use crate::message::Message;
 use crate::wire::close::CloseFrame;
 
+/// Where the bytes of a [`Pending`] are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    /// The last `len` bytes consumed from `rx`.
+    Input,
+    /// The reassembly storage (a message that came in pieces).
+    Storage,
+    /// The decompressed chunk the inflate stage handed out last.
+    Window,
+}
+
 /// An event or message received and not yet handed out: everything but its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Pending {
-    /// An event; its bytes are the last `len` bytes consumed.
-    Event { event: Event<'static>, len: usize },
-    /// A message; its bytes are the last `len` bytes consumed, or the reassembly storage's
-    /// when `stored`.
+    /// An event; its `len` bytes are at `at` (the input or the window).
+    Event {
+        event: Event<'static>,
+        len: usize,
+        at: Place,
+    },
+    /// A message; its `len` bytes are at `at`.
     Message {
         message: Message<'static>,
         len: usize,
-        stored: bool,
-    },
-    /// A decompressed chunk: its bytes are `window[start..end]` of the driver's
-    /// [`Deflate`](super::Deflate).
-    #[cfg(feature = "deflate")]
-    Inflated {
-        chunk: DataChunk<'static>,
-        start: usize,
-        end: usize,
+        at: Place,
     },
 }
 
@@ -57,7 +67,11 @@ impl Pending {
                 frame.reason.len(),
             ),
         };
-        Self::Event { event, len }
+        Self::Event {
+            event,
+            len,
+            at: Place::Input,
+        }
     }
 
     /// `message` without its bytes, which are the tail of the input.
@@ -86,40 +100,47 @@ impl Pending {
         Self::Message {
             message,
             len,
-            stored: false,
+            at: Place::Input,
         }
     }
 
-    /// A data message whose bytes are in the reassembly storage when `stored` (control frames
-    /// never go through the storage).
-    pub(super) fn stored(self, stored: bool) -> Self {
-        match self {
-            Self::Message {
-                message: message @ (Message::Text(_) | Message::Binary(_) | Message::Encoded { .. }),
-                len,
+    /// It is data (a chunk or a whole message): the only kind a stage above the connection
+    /// hands out from its own bytes. Control frames always borrow the input.
+    pub(super) const fn is_data(&self) -> bool {
+        matches!(
+            self,
+            Self::Event {
+                event: Event::Data(_),
                 ..
-            } => Self::Message {
-                message,
-                len,
-                stored,
-            },
-            other => other,
+            } | Self::Message {
+                message: Message::Text(_) | Message::Binary(_) | Message::Encoded { .. },
+                ..
+            }
+        )
+    }
+
+    /// The same, with its bytes at `place`.
+    pub(super) fn at(mut self, place: Place) -> Self {
+        match &mut self {
+            Self::Event { at, .. } | Self::Message { at, .. } => *at = place,
         }
+        self
     }
 
     /// How many bytes before the end of the consumed input belong to it.
     pub(super) const fn rx_len(&self) -> usize {
         match self {
-            Self::Event { len, .. } => *len,
-            Self::Message { len, stored, .. } => {
-                if *stored {
-                    0
-                } else {
-                    *len
-                }
+            Self::Event {
+                len,
+                at: Place::Input,
+                ..
             }
-            #[cfg(feature = "deflate")]
-            Self::Inflated { .. } => 0,
+            | Self::Message {
+                len,
+                at: Place::Input,
+                ..
+            } => *len,
+            _ => 0,
         }
     }
 }

@@ -125,9 +125,11 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
     ///   poll again. A read into the empty slice (0 bytes) is not the end of the stream. The
     ///   peer's TCP window fills and it slows down.
     ///
-    /// The limiter counts what [`advance`](Self::advance), [`step`](Self::step) and
-    /// [`poll`](Self::poll) receive. [`advance_message`](Self::advance_message) does not
-    /// apply it: the reassembler receives on its own.
+    /// The limiter counts what arrives on the wire, whatever the driver makes of it:
+    /// [`advance`](Self::advance), [`step`](Self::step), [`poll`](Self::poll) and
+    /// [`advance_message`](Self::advance_message) alike, and with permessage-deflate the
+    /// compressed frames (a message at its first frame, its compressed bytes), before they are
+    /// inflated.
     ///
     /// ```
     /// use wsmachine::connection::{OnExceed, RateLimit, RateLimiter, RateLimits};

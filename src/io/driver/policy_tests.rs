@@ -195,6 +195,52 @@ fn a_message_flood_just_under_the_limit_is_served_and_just_over_gets_1008() {
 }
 
 #[test]
+fn whole_messages_are_counted_as_their_frames_arrive() {
+    use super::Step;
+    use crate::message::{Message, Reassembler, SliceStorage};
+    // Ten messages, no refill: the eleventh, in three fragments, goes over at its first.
+    let limits = RateLimits {
+        messages: Some(RateLimit::new(0, 10)),
+        ..RateLimits::NONE
+    };
+    let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+    let conn = Connection::<Server>::server(Config::DEFAULT);
+    let mut limiter = crate::connection::RateLimiter::new(limits);
+    let mut driver =
+        Driver::new(conn, &mut rx, &mut tx, 0).rate_limiter(&mut limiter, limits.on_exceed);
+    let mut storage = [0u8; 64];
+    let mut messages = Reassembler::new(SliceStorage::new(&mut storage));
+    let message = [masked(0x01, b"he"), masked(0x00, b"ll"), masked(0x80, b"o")].concat();
+    let (mut whole, mut written) = (0, Vec::new());
+    let closed = 'feed: loop {
+        if driver.read_buf().len() >= message.len() {
+            driver.read_buf()[..message.len()].copy_from_slice(&message);
+            driver.read_done(message.len());
+        }
+        for _ in 0..100 {
+            match driver.advance_message(&mut messages) {
+                Step::Event => {
+                    let got = driver.message(&messages);
+                    assert_eq!(got, Some(Message::Text("hello")));
+                    whole += 1;
+                }
+                Step::Write => {
+                    written.extend_from_slice(driver.output());
+                    let n = driver.output().len();
+                    driver.write_done(n);
+                }
+                Step::Closed(closed) => break 'feed closed,
+                Step::Read => continue 'feed,
+                other => panic!("{other:?}"),
+            }
+        }
+        panic!("no end");
+    };
+    assert_eq!((whole, closed), (10, Closed::RateLimited(Limit::Messages)));
+    assert_eq!(written, [0x88, 0x02, 0x03, 0xf0]);
+}
+
+#[test]
 fn calls_that_only_ask_or_advance_the_clock_change_nothing() {
     for every in [100, 90, 50] {
         assert_eq!(
