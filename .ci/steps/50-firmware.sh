@@ -19,8 +19,8 @@ cd examples/firmware
 cargo fmt -- --check
 cargo clippy --release -- -D warnings
 CARGO_TARGET_DIR=target/defmt cargo clippy --release --features defmt -- -D warnings
-# The deflate footprint bin (size-report.sh builds the feature sets in target/features).
-CARGO_TARGET_DIR=target/features cargo clippy --release --features size-deflate -- -D warnings
+# The deflate footprint bin.
+cargo clippy --release --features size-deflate -- -D warnings
 
 QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
   -semihosting-config enable=on,target=native -kernel)

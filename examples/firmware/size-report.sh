@@ -35,26 +35,26 @@ TARGET=thumbv7em-none-eabihf
 DIR=target/$TARGET/release
 QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
   -semihosting-config enable=on,target=native -kernel)
-# The feature builds share one target directory (defmt shares the firmware step's), where each
-# set of features keeps its own artifacts; each build's bins are copied out as BIN.FEATURE
-# before the next one replaces them.
+# The feature builds go to the firmware's own target directory (defmt's to the firmware
+# step's target/defmt), where each set of features keeps its own artifacts and dependencies are
+# already built; each build's bins are copied out as BIN.FEATURE before the next one replaces
+# them, and the plain build comes last.
 DEFMT_DIR=target/defmt/$TARGET/release
-FEATURES_DIR=target/features/$TARGET/release
+FEATURES_DIR=$DIR
 
 q() { "$@" 2>&1 | grep -v '^ *\(Compiling\|Finished\|Locking\|Adding\|Updating\)' || true; }
-q cargo build --release --target "$TARGET" \
-  --bin size-baseline --bin size-client --bin size-server --bin pair
-q env CARGO_TARGET_DIR=target/defmt cargo build --release --target "$TARGET" \
-  --features defmt --bin size-client --bin size-server
 for feature in deflate embedded-io embedded-io-async; do
   bins=(size-client size-server)
   [ "$feature" = deflate ] && bins+=(size-deflate)
-  q env CARGO_TARGET_DIR=target/features cargo build --release --target "$TARGET" \
-    --features "size-$feature" "${bins[@]/#/--bin=}"
+  q cargo build --release --target "$TARGET" --features "size-$feature" "${bins[@]/#/--bin=}"
   for bin in "${bins[@]}"; do
     cp "$FEATURES_DIR/$bin" "$FEATURES_DIR/$bin.$feature"
   done
 done
+q env CARGO_TARGET_DIR=target/defmt cargo build --release --target "$TARGET" \
+  --features defmt --bin size-client --bin size-server
+q cargo build --release --target "$TARGET" \
+  --bin size-baseline --bin size-client --bin size-server --bin pair
 DEFLATE=$FEATURES_DIR/size-deflate.deflate
 
 # sizes ELF: ".text .rodata .data .bss" in bytes.
