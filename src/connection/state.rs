@@ -341,6 +341,9 @@ impl Lifecycle {
         outcome
     }
 
+    // Out of line: five transitions end here, and one shared copy is 20 bytes smaller on the
+    // client path (8 on the server's) than five inlined ones.
+    #[inline(never)]
     fn close(&mut self, outcome: CloseOutcome) {
         self.control = None;
         self.phase = Phase::Closed(outcome);

@@ -8,8 +8,7 @@
 //! | [`server`] | parse an HTTP/1.1 upgrade request, read it for policy; write the 101, or a refusal |
 //! | [`client`] | write the upgrade request; validate the 101 response, or read a refusal |
 //! | [`h2`] | RFC 8441: the extended-CONNECT field set of a WebSocket over an HTTP/2 stream |
-//! | `key.rs` | the accept key: [`GUID`], [`accept_key`], [`is_valid_key`] (§1.3, §4.2.1) |
-//! | `digest.rs` | the SHA-1 and base64 behind the accept key, written for flash |
+//! | `key.rs` | the accept key: [`GUID`], [`accept_key`], [`is_valid_key`] (§1.3, §4.2.1), on `sha1_smol` and `base64ct` |
 //! | `headers.rs` | header lookup ([`header`], [`has_token`], [`HeaderValues`]) and token lists ([`Tokens`]) |
 //! | `extensions.rs` | the §9.1 extension grammar: [`Extensions`], [`Extension`], [`ExtensionParams`] |
 //! | `write.rs` | the head writer: [`WriteError`] and the one check on caller-supplied headers |
@@ -106,7 +105,6 @@
 
 pub mod client;
 mod credentials;
-mod digest;
 mod extensions;
 pub mod h2;
 mod headers;

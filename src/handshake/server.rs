@@ -16,7 +16,7 @@ use httparse::Header;
 use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
 use super::headers::{has_token, header, one, single, valid_token_list, HeaderValues, Tokens};
-use super::key::{accept_key, is_valid_key, KEY_LEN};
+use super::key::{accept_key_out_of_line, is_valid_key, KEY_LEN};
 use super::query::QueryPairs;
 use super::rejection::Rejection;
 use super::write::{check_headers, WriteError, Writer};
@@ -496,7 +496,7 @@ impl<'h, 'b> Request<'h, 'b> {
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
             Sec-WebSocket-Accept: ",
         );
-        w.put(&accept_key(self.key));
+        w.put(&accept_key_out_of_line(self.key));
         w.put(b"\r\n");
         if let Some(p) = accept.subprotocol {
             w.header("Sec-WebSocket-Protocol", p.as_bytes());
