@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Autobahn|Testsuite conformance, cases 1.*-10.* and (permessage-deflate) 12.*-13.*: the echo servers (server role) and
-# autobahn_client (client role); fails on any case not OK/INFORMATIONAL (NON-STRICT fails too).
+# Autobahn|Testsuite conformance, both roles: cases 1.*-10.*, then the whole of 12.*-13.*
+# (permessage-deflate, 216 cases a role; the server role and the client role at once, since
+# wstest is the bottleneck) for the echo servers (server role) and autobahn_client (client
+# role); fails on any case not OK/INFORMATIONAL (NON-STRICT fails too). SHARDS=N splits each
+# role's 12/13 over N wstest processes (default: half the cores).
 set -euo pipefail
 source .ci/lib.sh
 apt_install python3

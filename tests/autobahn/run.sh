@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Autobahn|Testsuite, both roles, in two runs:
-#   cases 1.* to 10.*, no compression (fuzzingclient.json, fuzzingserver.json);
-#   permessage-deflate, the examples started with --deflate: a bounded subset of 12.* and 13.*
-#     (fuzzingclient-deflate.json, fuzzingserver-deflate.json: 12.1.* and, as wstest matches
-#     case patterns as prefixes, 13.X.1-3 and 13.X.10-18 for every offer variant X: 102 cases,
-#     about 3 to 4 minutes a role; the whole of 12.*/13.* takes over 10 minutes a role, wstest
-#     being the bottleneck), 12.1.1 and 13.1.1 for tokio_echo (DEFLATE_CASES_TOKIO), whose
-#     compression path is echo_server's over the async adapter (the browser step covers it too);
+# Autobahn|Testsuite, both roles, in two phases:
+#   cases 1.* to 10.*, no compression (fuzzingclient.json, fuzzingserver.json), one run after
+#     the other (about 20 s a role);
+#   permessage-deflate, the examples started with --deflate: the whole of 12.* and 13.* (216
+#     cases a role; fuzzingclient-deflate.json, fuzzingserver-deflate.json), the server role
+#     and the client role at the same time, each split into SHARDS wstest processes (default:
+#     half the cores, at least 1), since wstest (Python 2) is the bottleneck: it burns about
+#     5 times the CPU of our side, and each role takes about 6 CPU-minutes of it. Shard i of N
+#     takes every N-th case (tests/autobahn/cases.py, with wstest's own case matcher). Beside
+#     them tokio_echo, whose compression path is echo_server's over the async adapter, runs
+#     one fragmented case per offer variant (DEFLATE_CASES_TOKIO);
 #   server role: wstest fuzzingclient against examples/echo_server and examples/tokio_echo;
 #   client role: wstest fuzzingserver against examples/autobahn_client.
-# Prints `ROLE: N OK, N NON-STRICT, N FAILED, N other` per role and fails unless every case's
-# behavior and behaviorClose are OK or INFORMATIONAL. Reports go to tests/autobahn/reports/.
+# Prints each run's wall time, then `ROLE: N OK, N NON-STRICT, N FAILED, N other` per role
+# (the shards' reports merged) and fails unless every case's behavior and behaviorClose are OK
+# or INFORMATIONAL. Reports go to tests/autobahn/reports/.
 #
 # Needs the release examples:
 #   cargo build --release --features embedded-io,embedded-io-async,deflate-compress --examples
-# DEFLATE=0 skips the compression run.
+# DEFLATE=0 skips the compression phase; SHARDS=N sets the wstest processes per role.
 # Environment: WSTEST (default /opt/autobahn/bin/wstest), EXAMPLES (default target/release/examples).
 # Ports are free ones picked at random; everything listens on or connects to 127.0.0.1 (wstest's
 # fuzzingserver itself binds 0.0.0.0, it has no option for the interface).
@@ -24,8 +28,13 @@ root=$(cd "$here/../.." && pwd)
 wstest=${WSTEST:-/opt/autobahn/bin/wstest}
 examples=${EXAMPLES:-$root/target/release/examples}
 reports=$here/reports
-# Each wstest run is bounded; the whole 301-case run takes about 20 s per role.
+# Each wstest run is bounded: the 301-case runs take about 20 s a role, a shard of 12/13 about
+# 7 minutes on an idle 2-core machine (one shard a role); 30 minutes covers a loaded one.
 limit=600
+deflate_limit=${DEFLATE_LIMIT:-1800}
+wstest_python=$(dirname "$wstest")/python
+cores=$(nproc 2>/dev/null || echo 2)
+shards=${SHARDS:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
 
 for bin in echo_server tokio_echo autobahn_client; do
   [ -x "$examples/$bin" ] || { echo "missing $examples/$bin: build the release examples first" >&2; exit 1; }
@@ -88,42 +97,79 @@ rm -rf "$reports"
 mkdir -p "$reports"
 cd "$reports"
 
-# server_run SERVER TEMPLATE NAME CASES [FLAGS...]: one fuzzingclient run against SERVER.
-server_run() {
-  local server=$1 template=$2 name=$3 cases=$4
-  shift 4
+# start_server SERVER NAME [FLAGS...]: SERVER on a free port (logging to NAME.log); sets `url`.
+start_server() {
+  local server=$1 name=$2
+  shift 2
   local port
   port=$(free_port)
   "$examples/$server" "127.0.0.1:$port" "$@" >"$name.log" 2>&1 &
   pids+=($!)
   wait_for "$name.log" listening
-  config "$template" "fuzzingclient-$name.json" "ws://127.0.0.1:$port" "./$name" "$name" "$cases"
-  local start=$SECONDS
-  timeout "$limit" "$wstest" -m fuzzingclient -s "fuzzingclient-$name.json" >"wstest-$name.log" 2>&1
-  echo "fuzzingclient against $name: $((SECONDS - start)) s"
+  url="ws://127.0.0.1:$port"
 }
 
-# client_run TEMPLATE NAME [FLAGS...]: a fuzzingserver, and autobahn_client running its cases.
-client_run() {
-  local template=$1 name=$2
-  shift 2
+# fuzzingclient URL TEMPLATE NAME CASES LIMIT [AGENT]: one bounded fuzzingclient run against
+# the server at URL, reporting to ./NAME as AGENT (default NAME); prints its wall time.
+fuzzingclient() {
+  local url=$1 template=$2 name=$3 cases=$4 bound=$5 agent=${6:-$3}
+  config "$template" "fuzzingclient-$name.json" "$url" "./$name" "$agent" "$cases"
+  local start=$SECONDS rc=0
+  timeout "$bound" "$wstest" -m fuzzingclient -s "fuzzingclient-$name.json" >"wstest-$name.log" 2>&1 || rc=$?
+  echo "fuzzingclient against $name: $((SECONDS - start)) s$(status $rc)"
+  return "$rc"
+}
+
+# start_fuzzingserver TEMPLATE NAME CASES: a fuzzingserver on a free port, reporting to ./NAME;
+# sets `url` and `fuzzingserver_pid`.
+start_fuzzingserver() {
+  local template=$1 name=$2 cases=$3
   local port
   port=$(free_port)
-  config "$template" "fuzzingserver-$name.json" "ws://127.0.0.1:$port" "./$name" "$name"
+  config "$template" "fuzzingserver-$name.json" "ws://127.0.0.1:$port" "./$name" "$name" "$cases"
   "$wstest" -m fuzzingserver -s "fuzzingserver-$name.json" -u 0 >"wstest-fuzzingserver-$name.log" 2>&1 &
-  local wstest_pid=$!
-  pids+=($wstest_pid)
+  fuzzingserver_pid=$!
+  pids+=($!)
   wait_port "$port"
-  local start=$SECONDS
-  timeout "$limit" "$examples/autobahn_client" "ws://127.0.0.1:$port" "$name" "$@" >"$name.log" 2>&1
-  echo "autobahn_client against fuzzingserver ($name): $((SECONDS - start)) s"
-  kill "$wstest_pid" 2>/dev/null || true
+  url="ws://127.0.0.1:$port"
 }
 
-# Cases 1.* to 10.*, no compression.
-server_run echo_server "$here/fuzzingclient.json" echo_server ""
-server_run tokio_echo "$here/fuzzingclient.json" tokio_echo ""
-client_run "$here/fuzzingserver.json" autobahn_client
+# client_run URL NAME AGENT LIMIT [FLAGS...]: autobahn_client, bounded, running every case of
+# the fuzzingserver at URL as AGENT (logging to NAME.log); prints its wall time.
+client_run() {
+  local url=$1 name=$2 agent=$3 bound=$4
+  shift 4
+  local start=$SECONDS rc=0
+  timeout "$bound" "$examples/autobahn_client" "$url" "$agent" "$@" >"$name.log" 2>&1 || rc=$?
+  echo "autobahn_client against fuzzingserver ($name): $((SECONDS - start)) s$(status $rc)"
+  return "$rc"
+}
+
+# status RC: what a run's exit status says, if anything (124: the timeout ended it).
+status() {
+  case $1 in
+    0) ;;
+    124) echo " (timed out)" ;;
+    *) echo " (exit $1)" ;;
+  esac
+}
+
+# shard_cases TEMPLATE I N: the ids of shard I of N of TEMPLATE's cases, comma-separated (the
+# script ends if they cannot be had: a shard must never fall back to the template's patterns).
+shard_cases() {
+  "$wstest_python" -W ignore "$here/cases.py" "$1" "$2" "$3"
+}
+
+# Cases 1.* to 10.*, no compression, one run after the other.
+failed=0
+start_server echo_server echo_server
+fuzzingclient "$url" "$here/fuzzingclient.json" echo_server "" "$limit" || failed=1
+start_server tokio_echo tokio_echo
+fuzzingclient "$url" "$here/fuzzingclient.json" tokio_echo "" "$limit" || failed=1
+start_fuzzingserver "$here/fuzzingserver.json" autobahn_client ""
+client_run "$url" autobahn_client autobahn_client "$limit" || failed=1
+# Its reports are written: the fuzzingserver has nothing left to do.
+kill "$fuzzingserver_pid" 2>/dev/null || true
 
 roles=(
   "server (echo_server)=echo_server/index.json"
@@ -131,18 +177,45 @@ roles=(
   "client (autobahn_client)=autobahn_client/index.json"
 )
 
-# The permessage-deflate subset of 12.* and 13.*; tokio_echo runs the same code over the async
-# adapter, so a subset of its cases bounds the run.
+# The whole of 12.* and 13.*, permessage-deflate: every run at once, each in the background.
 if [ "${DEFLATE:-1}" != 0 ]; then
-  server_run echo_server "$here/fuzzingclient-deflate.json" echo_server-deflate "" --deflate
-  server_run tokio_echo "$here/fuzzingclient-deflate.json" tokio_echo-deflate \
-    "${DEFLATE_CASES_TOKIO:-12.1.1,13.1.1}" --deflate
-  client_run "$here/fuzzingserver-deflate.json" autobahn_client-deflate --deflate
+  phase=$SECONDS
+  jobs_=()
+  server_reports=()
+  client_reports=()
+  start_server echo_server echo_server-deflate --deflate
+  server_url=$url
+  for i in $(seq "$shards"); do
+    cases=$(shard_cases "$here/fuzzingclient-deflate.json" "$i" "$shards")
+    fuzzingclient "$server_url" "$here/fuzzingclient-deflate.json" "echo_server-deflate-$i" \
+      "$cases" "$deflate_limit" echo_server-deflate &
+    jobs_+=($!)
+    pids+=($!)
+    server_reports+=("echo_server-deflate-$i/index.json")
+    cases=$(shard_cases "$here/fuzzingserver-deflate.json" "$i" "$shards")
+    start_fuzzingserver "$here/fuzzingserver-deflate.json" "autobahn_client-deflate-$i" "$cases"
+    client_run "$url" "autobahn_client-deflate-$i" autobahn_client-deflate "$deflate_limit" \
+      --deflate &
+    jobs_+=($!)
+    pids+=($!)
+    client_reports+=("autobahn_client-deflate-$i/index.json")
+  done
+  tokio_cases=${DEFLATE_CASES_TOKIO:-12.2.11,13.1.11,13.2.11,13.3.11,13.4.11,13.5.11,13.6.11,13.7.11}
+  start_server tokio_echo tokio_echo-deflate --deflate
+  fuzzingclient "$url" "$here/fuzzingclient-deflate.json" tokio_echo-deflate "$tokio_cases" \
+    "$deflate_limit" &
+  jobs_+=($!)
+  pids+=($!)
+  for job in "${jobs_[@]}"; do wait "$job" || failed=1; done
+  echo "12.* and 13.*, $shards shard(s) a role, all at once: $((SECONDS - phase)) s"
+  joined() { local IFS=,; echo "$*"; }
   roles+=(
-    "server (echo_server --deflate, 12-13)=echo_server-deflate/index.json"
-    "server (tokio_echo --deflate, 12.1.1 and 13.1.1)=tokio_echo-deflate/index.json"
-    "client (autobahn_client --deflate, 12-13)=autobahn_client-deflate/index.json"
+    "server (echo_server --deflate, 12-13)=$(joined "${server_reports[@]}")"
+    "server (tokio_echo --deflate, ${tokio_cases//,/ })=tokio_echo-deflate/index.json"
+    "client (autobahn_client --deflate, 12-13)=$(joined "${client_reports[@]}")"
   )
 fi
 
-python3 "$here/summary.py" "${roles[@]}"
+# A run that failed or timed out has no report, or an incomplete one: the summary says which.
+python3 "$here/summary.py" "${roles[@]}" || failed=1
+[ "$failed" = 0 ] || { echo "autobahn: a run failed, or a case did not pass (see above)" >&2; exit 1; }

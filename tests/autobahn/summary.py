@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Reads Autobahn `index.json` reports and prints one line per role.
 
-Usage: summary.py ROLE=PATH/index.json [ROLE=PATH/index.json ...]
+Usage: summary.py ROLE=PATH/index.json[,PATH/index.json...] [ROLE=... ...]
 
+A role's reports may come from several wstest processes (shards, each with its own cases):
+they are merged, and a case reported twice, or a shard without a report, fails the role.
 A case passes only when both `behavior` and `behaviorClose` are OK or INFORMATIONAL (stricter
 than the suite, which counts NON-STRICT as a pass). Prints, per role:
     ROLE: N OK, N NON-STRICT, N FAILED, N other
@@ -30,12 +32,27 @@ def case_key(case_id):
     return tuple(int(p) if p.isdigit() else p for p in case_id.split("."))
 
 
-def summarize(role, path):
-    try:
+def load(paths):
+    """The cases of every report in `paths`, merged per agent; raises on a missing report
+    or on a case two reports both have."""
+    merged = {}
+    for path in paths:
         with open(path) as f:
             index = json.load(f)
+        for agent, cases in index.items():
+            into = merged.setdefault(agent, {})
+            twice = sorted(set(into) & set(cases), key=case_key)
+            if twice:
+                raise ValueError(f"{path}: cases reported twice for {agent}: {', '.join(twice)}")
+            into.update(cases)
+    return merged
+
+
+def summarize(role, paths):
+    try:
+        index = load(paths)
     except (OSError, ValueError) as e:
-        print(f"{role}: no report ({e})")
+        print(f"{role}: no usable report ({e})")
         return False
     counts = {"OK": 0, "NON-STRICT": 0, "FAILED": 0, "other": 0}
     bad = []
@@ -63,8 +80,8 @@ def main(args):
         return 2
     ok = True
     for arg in args:
-        role, _, path = arg.partition("=")
-        ok = summarize(role, path) and ok
+        role, _, paths = arg.partition("=")
+        ok = summarize(role, [p for p in paths.split(",") if p]) and ok
     return 0 if ok else 1
 
 
