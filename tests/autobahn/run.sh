@@ -18,7 +18,8 @@
 #
 # Needs the release examples:
 #   cargo build --release --features embedded-io,embedded-io-async,deflate-compress --examples
-# DEFLATE=0 skips the compression phase; SHARDS=N sets the wstest processes per role.
+# DEFLATE=0 skips the compression phase; SHARDS=N sets the wstest processes per role;
+# DEFLATE_CASES (comma-separated case patterns) runs those instead of the whole of 12/13.
 # Environment: WSTEST (default /opt/autobahn/bin/wstest), EXAMPLES (default target/release/examples).
 # Ports are free ones picked at random; everything listens on or connects to 127.0.0.1 (wstest's
 # fuzzingserver itself binds 0.0.0.0, it has no option for the interface).
@@ -183,16 +184,21 @@ if [ "${DEFLATE:-1}" != 0 ]; then
   jobs_=()
   server_reports=()
   client_reports=()
+  # The templates' cases, or DEFLATE_CASES instead, to be split into shards.
+  config "$here/fuzzingclient-deflate.json" fuzzingclient-deflate-cases.json "" . - \
+    "${DEFLATE_CASES:-}"
+  config "$here/fuzzingserver-deflate.json" fuzzingserver-deflate-cases.json "" . - \
+    "${DEFLATE_CASES:-}"
   start_server echo_server echo_server-deflate --deflate
   server_url=$url
   for i in $(seq "$shards"); do
-    cases=$(shard_cases "$here/fuzzingclient-deflate.json" "$i" "$shards")
+    cases=$(shard_cases fuzzingclient-deflate-cases.json "$i" "$shards")
     fuzzingclient "$server_url" "$here/fuzzingclient-deflate.json" "echo_server-deflate-$i" \
       "$cases" "$deflate_limit" echo_server-deflate &
     jobs_+=($!)
     pids+=($!)
     server_reports+=("echo_server-deflate-$i/index.json")
-    cases=$(shard_cases "$here/fuzzingserver-deflate.json" "$i" "$shards")
+    cases=$(shard_cases fuzzingserver-deflate-cases.json "$i" "$shards")
     start_fuzzingserver "$here/fuzzingserver-deflate.json" "autobahn_client-deflate-$i" "$cases"
     client_run "$url" "autobahn_client-deflate-$i" autobahn_client-deflate "$deflate_limit" \
       --deflate &
@@ -210,9 +216,9 @@ if [ "${DEFLATE:-1}" != 0 ]; then
   echo "12.* and 13.*, $shards shard(s) a role, all at once: $((SECONDS - phase)) s"
   joined() { local IFS=,; echo "$*"; }
   roles+=(
-    "server (echo_server --deflate, 12-13)=$(joined "${server_reports[@]}")"
+    "server (echo_server --deflate, ${DEFLATE_CASES:-12-13})=$(joined "${server_reports[@]}")"
     "server (tokio_echo --deflate, ${tokio_cases//,/ })=tokio_echo-deflate/index.json"
-    "client (autobahn_client --deflate, 12-13)=$(joined "${client_reports[@]}")"
+    "client (autobahn_client --deflate, ${DEFLATE_CASES:-12-13})=$(joined "${client_reports[@]}")"
   )
 fi
 
