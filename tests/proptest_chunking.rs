@@ -119,7 +119,7 @@ impl Script {
                 n,
                 n.wrapping_mul(7),
                 0x5a ^ n,
-                if n % 5 == 0 { 0 } else { !n },
+                if n.is_multiple_of(5) { 0 } else { !n },
             ])
         };
         let mut out = Vec::new();

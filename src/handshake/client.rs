@@ -80,10 +80,10 @@ impl<'a> ClientRequest<'a> {
             && !self.host.is_empty()
             && path_ok(self.path)
             && (self.path.is_empty() || self.path.starts_with('/'))
-            && self.query.map_or(true, path_ok)
-            && self.origin.map_or(true, |o| is_field_value(o.as_bytes()))
+            && self.query.is_none_or(path_ok)
+            && self.origin.is_none_or(|o| is_field_value(o.as_bytes()))
             && self.subprotocols.iter().all(|p| is_token(p.as_bytes()))
-            && self.extensions.map_or(true, is_extension_list);
+            && self.extensions.is_none_or(is_extension_list);
         if !ok {
             return Err(WriteError::InvalidHeader);
         }

@@ -167,9 +167,9 @@ impl<'a> ConnectRequest<'a> {
         let ok = values
             .iter()
             .all(|v| !v.is_empty() && is_field_value(v.as_bytes()))
-            && self.origin.map_or(true, |o| is_field_value(o.as_bytes()))
+            && self.origin.is_none_or(|o| is_field_value(o.as_bytes()))
             && self.subprotocols.iter().all(|p| is_token(p.as_bytes()))
-            && self.extensions.map_or(true, is_extension_list);
+            && self.extensions.is_none_or(is_extension_list);
         if !ok {
             return Err(H2Error::InvalidField);
         }

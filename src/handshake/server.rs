@@ -286,7 +286,7 @@ pub fn parse_request<'h, 'b>(
     let allowed = match opts.origin {
         OriginPolicy::Any => true,
         OriginPolicy::AllowList(list) => {
-            origin.map_or(true, |o| list.iter().any(|a| a.eq_ignore_ascii_case(o)))
+            origin.is_none_or(|o| list.iter().any(|a| a.eq_ignore_ascii_case(o)))
         }
         OriginPolicy::Check(f) => f(origin),
     };
