@@ -136,6 +136,7 @@ impl FrameHeader {
     /// assert_eq!(FrameHeader::parse(&bytes[..1])?, Status::Partial);
     /// # Ok::<(), wsmachine::ProtocolError>(())
     /// ```
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<Status<(Self, usize)>, ProtocolError> {
         let (b0, b1) = match *buf {
             [b0, b1, ..] => (b0, b1),
@@ -221,6 +222,7 @@ impl FrameHeader {
     /// assert_eq!(&out[..n], &[0x82, 0x7E, 0x01, 0x00]); // RFC 6455 §5.7: 256 bytes binary
     /// # Ok::<(), wsmachine::SendError>(())
     /// ```
+    #[inline]
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, SendError> {
         let needed = self.encoded_len();
         let Some(out) = out.get_mut(..needed) else {
