@@ -224,12 +224,27 @@ impl FrameHeader {
     /// ```
     #[inline]
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, SendError> {
+        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode as u8;
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        // The common case, a payload under 126 bytes: no extended length.
+        if self.payload_len < 126 {
+            let len7 = self.payload_len as u8;
+            match (self.mask, &mut *out) {
+                (Some([k0, k1, k2, k3]), [h0, h1, m0, m1, m2, m3, ..]) => {
+                    (*h0, *h1, *m0, *m1, *m2, *m3) = (b0, 0x80 | len7, k0, k1, k2, k3);
+                    return Ok(6);
+                }
+                (None, [h0, h1, ..]) => {
+                    (*h0, *h1) = (b0, len7);
+                    return Ok(2);
+                }
+                _ => {}
+            }
+        }
         let needed = self.encoded_len();
         let Some(out) = out.get_mut(..needed) else {
             return Err(SendError::BufferTooSmall { needed });
         };
-        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode as u8;
-        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let (head, rest) = out.split_at_mut(2);
         let len_bytes = rest.len() - if self.mask.is_some() { 4 } else { 0 };
         let (len_field, mask_field) = rest.split_at_mut(len_bytes);
