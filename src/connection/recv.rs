@@ -172,12 +172,15 @@ impl<E: Endpoint> Connection<E> {
     /// accepted on the first frame of a data message only; on a control or continuation frame
     /// any RSV bit is a protocol error (RFC 6455 §5.2, RFC 7692 §6).
     fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        let allowed = match header.opcode {
-            Opcode::Text | Opcode::Binary => self.config.allowed_rsv,
-            _ => 0,
-        };
-        if header.rsv & !allowed != 0 {
-            return Err(ProtocolError::ReservedBits);
+        // Most frames carry no RSV bit: one test for them.
+        if header.rsv != 0 {
+            let allowed = match header.opcode {
+                Opcode::Text | Opcode::Binary => self.config.allowed_rsv,
+                _ => 0,
+            };
+            if header.rsv & !allowed != 0 {
+                return Err(ProtocolError::ReservedBits);
+            }
         }
         match (E::ROLE, header.mask) {
             (Role::Server, None) => Err(ProtocolError::UnmaskedFrame),

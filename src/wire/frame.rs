@@ -154,11 +154,24 @@ impl FrameHeader {
                 return Err(ProtocolError::ControlFrameTooLong);
             }
         }
-        let len_bytes = match len7 {
-            126 => 2,
-            127 => 8,
-            _ => 0,
-        };
+        let rsv = (b0 >> 4) & 0x7;
+        // The common case, a 7-bit length: the key (if any) is all that follows.
+        if len7 < 126 {
+            let (mask, header_len) = match (masked, buf.get(2..6)) {
+                (false, _) => (None, 2),
+                (true, Some(&[a, b, c, d])) => (Some([a, b, c, d]), 6),
+                (true, _) => return Ok(Status::Partial),
+            };
+            let header = Self {
+                fin,
+                rsv,
+                opcode,
+                mask,
+                payload_len: u64::from(len7),
+            };
+            return Ok(Status::Complete((header, header_len)));
+        }
+        let len_bytes = if len7 == 126 { 2 } else { 8 };
         let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
         let Some(rest) = buf.get(2..header_len) else {
             return Ok(Status::Partial);
@@ -182,7 +195,8 @@ impl FrameHeader {
                 }
                 n
             }
-            _ => u64::from(len7),
+            // Not reached: `len_field` holds `len_bytes` bytes.
+            _ => return Ok(Status::Partial),
         };
         let mask = match *mask_field {
             [a, b, c, d] => Some([a, b, c, d]),
@@ -190,7 +204,7 @@ impl FrameHeader {
         };
         let header = Self {
             fin,
-            rsv: (b0 >> 4) & 0x7,
+            rsv,
             opcode,
             mask,
             payload_len,
@@ -325,6 +339,8 @@ mod tests {
     fn partial_until_the_whole_header_is_there() {
         for (bytes, len) in [
             (&[0x82, 0x05][..], 2),
+            (&[0x82, 0x85, 1, 2, 3, 4], 6),
+            (&[0x89, 0xFD, 1, 2, 3, 4], 6),
             (&[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0], 10),
             (&[0x82, 0xFE, 0, 200, 1, 2, 3, 4], 8),
         ] {
