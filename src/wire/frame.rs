@@ -155,23 +155,11 @@ impl FrameHeader {
             }
         }
         let rsv = (b0 >> 4) & 0x7;
-        // The common case, a 7-bit length: the key (if any) is all that follows.
-        if len7 < 126 {
-            let (mask, header_len) = match (masked, buf.get(2..6)) {
-                (false, _) => (None, 2),
-                (true, Some(&[a, b, c, d])) => (Some([a, b, c, d]), 6),
-                (true, _) => return Ok(Status::Partial),
-            };
-            let header = Self {
-                fin,
-                rsv,
-                opcode,
-                mask,
-                payload_len: u64::from(len7),
-            };
-            return Ok(Status::Complete((header, header_len)));
-        }
-        let len_bytes = if len7 == 126 { 2 } else { 8 };
+        let len_bytes = match len7 {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
         let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
         let Some(rest) = buf.get(2..header_len) else {
             return Ok(Status::Partial);
@@ -195,8 +183,7 @@ impl FrameHeader {
                 }
                 n
             }
-            // Not reached: `len_field` holds `len_bytes` bytes.
-            _ => return Ok(Status::Partial),
+            _ => u64::from(len7),
         };
         let mask = match *mask_field {
             [a, b, c, d] => Some([a, b, c, d]),
