@@ -5,8 +5,11 @@
 //! counts: how many continuation bytes the unfinished character still needs (at most three),
 //! and how much narrower than `80..=BF` the range of the next one is (right after `E0`, `ED`,
 //! `F0` and `F4`, Unicode Table 3-7). A chunk first finishes that character byte by byte; the
-//! rest goes to `core::str::from_utf8`, whose error says where the valid prefix ends and whether
-//! what follows is an unfinished sequence (remembered for the next chunk) or an invalid one. A
+//! rest goes to a whole-slice validator whose error says where the valid prefix ends and whether
+//! what follows is an unfinished sequence (remembered for the next chunk) or an invalid one:
+//! `simdutf8`'s `compat` API where the target has the vector units it needs (x86_64 on a hosted
+//! OS, whose CPU features are detected at run time, and aarch64), `core::str::from_utf8`
+//! elsewhere (microcontrollers, where it is small). Both report the same positions. A
 //! message is rejected at the first byte that cannot start or continue a valid sequence
 //! (overlong forms, surrogates and code points above U+10FFFF included), so a connection fails
 //! fast instead of waiting for the end of the message.
@@ -86,6 +89,34 @@ const fn second_byte_narrowing(lead: u8) -> (u8, u8) {
     }
 }
 
+/// Validates `bytes` as a whole: `Err((valid_up_to, error_len))` as `core::str::Utf8Error`
+/// reports them, `error_len` `None` when `bytes` ends inside a sequence that is valid so far.
+#[cfg(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+))]
+#[inline]
+fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
+    match simdutf8::compat::from_utf8(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) => Err((e.valid_up_to(), e.error_len())),
+    }
+}
+
+/// Validates `bytes` as a whole: `Err((valid_up_to, error_len))` as `core::str::Utf8Error`
+/// reports them, `error_len` `None` when `bytes` ends inside a sequence that is valid so far.
+#[cfg(not(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+)))]
+#[inline]
+fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
+    match core::str::from_utf8(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) => Err((e.valid_up_to(), e.error_len())),
+    }
+}
+
 impl Utf8Validator {
     /// A validator at the start of a message.
     #[must_use]
@@ -122,12 +153,11 @@ impl Utf8Validator {
             start += 1;
         }
         let rest = chunk.get(start..).unwrap_or_default();
-        let Err(e) = core::str::from_utf8(rest) else {
+        let Err((at, error_len)) = whole_slice(rest) else {
             return Ok(());
         };
-        let at = e.valid_up_to();
         let tail = rest.get(at..).unwrap_or_default();
-        match (e.error_len(), tail) {
+        match (error_len, tail) {
             // A valid but unfinished sequence of 1 to 3 bytes ends the chunk: remember what
             // must follow it.
             (None, [lead, continued @ ..]) => {
@@ -206,6 +236,25 @@ mod tests {
         v.finish().map_err(|_| None)
     }
 
+    /// Feeds `bytes` cut at `cuts` (any numbers, taken modulo the length and sorted),
+    /// returning the stream position of the failure.
+    fn split_at(bytes: &[u8], mut cuts: std::vec::Vec<usize>) -> Result<(), Option<usize>> {
+        for cut in &mut cuts {
+            *cut %= bytes.len() + 1;
+        }
+        cuts.sort_unstable();
+        cuts.push(bytes.len());
+        let mut v = Utf8Validator::new();
+        let mut from = 0;
+        for to in cuts {
+            if let Err(Utf8Error::InvalidByte { offset }) = v.feed(&bytes[from..to]) {
+                return Err(Some(from + offset));
+            }
+            from = to;
+        }
+        v.finish().map_err(|_| None)
+    }
+
     #[test]
     fn known_sequences() {
         let cases: &[&[u8]] = &[
@@ -268,6 +317,47 @@ mod tests {
         #[cfg_attr(miri, ignore)]
         fn agrees_with_core_str(bytes in proptest::collection::vec(any::<u8>(), 0..64), step in 1usize..8) {
             prop_assert_eq!(streamed(&bytes, step), reference(&bytes));
+        }
+
+        /// The whole-slice validator (SIMD where there is one) reports what `core::str` does,
+        /// on inputs long enough for its 64-byte blocks.
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn whole_slice_agrees_with_core_str(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let expected = core::str::from_utf8(&bytes).map(drop).map_err(|e| (e.valid_up_to(), e.error_len()));
+            prop_assert_eq!(whole_slice(&bytes), expected);
+        }
+
+        /// Long, mostly valid text (ASCII and multi-byte characters, one stray byte somewhere
+        /// or none) split at arbitrary points: the failure position, or the end inside a
+        /// character, is the one `core::str` gives for the whole.
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn agrees_when_split_at_arbitrary_points(
+            s in "(\\PC|[a-z ]{1,40}){0,60}",
+            junk in proptest::option::of((any::<usize>(), any::<u8>())),
+            truncate in any::<usize>(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+        ) {
+            let mut bytes = s.into_bytes();
+            if let Some((at, byte)) = junk {
+                let at = at % (bytes.len() + 1);
+                bytes.insert(at, byte);
+            }
+            // Sometimes end inside a character.
+            if truncate % 4 == 0 && !bytes.is_empty() {
+                bytes.truncate(bytes.len() - 1 - truncate / 4 % bytes.len().min(3));
+            }
+            prop_assert_eq!(split_at(&bytes, cuts), reference(&bytes));
+        }
+
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn agrees_on_arbitrary_bytes_split_at_arbitrary_points(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+        ) {
+            prop_assert_eq!(split_at(&bytes, cuts), reference(&bytes));
         }
 
         #[test]

@@ -48,6 +48,21 @@ impl RxState {
     }
 }
 
+/// What a frame's header says to do next.
+enum Header {
+    /// Not all of it is there yet.
+    Partial,
+    /// A control frame, to be taken whole once its payload is there.
+    Control {
+        opcode: Opcode,
+        mask: Option<[u8; 4]>,
+        header_len: usize,
+        payload_len: usize,
+    },
+    /// A data frame has started; its payload follows the header.
+    Data { header_len: usize },
+}
+
 const NOTHING: Received<'static> = Received {
     consumed: 0,
     event: None,
@@ -82,54 +97,73 @@ impl<E: Endpoint> Connection<E> {
                 ReceiveError::Closed
             });
         }
-        let received = if self.rx.frame.is_some() {
-            self.receive_payload(input)
-        } else {
-            self.receive_frame(input)
-        }?;
+        // A frame's header, when one is due, then its payload: the data path has one call of
+        // `receive_payload`, which is inlined here.
+        let mut header_len = 0;
+        if self.rx.frame.is_none() {
+            match self.receive_header(input)? {
+                Header::Partial => return Ok(NOTHING),
+                Header::Control {
+                    opcode,
+                    mask,
+                    header_len,
+                    payload_len,
+                } => {
+                    let Some(payload) = input.get_mut(header_len..header_len + payload_len) else {
+                        return Ok(NOTHING);
+                    };
+                    if let Some(key) = mask {
+                        apply_mask(key, 0, payload);
+                    }
+                    let event = self.on_control(opcode, payload)?;
+                    self.phase.input_seen();
+                    return Ok(Received {
+                        consumed: header_len + payload_len,
+                        event: Some(event),
+                    });
+                }
+                Header::Data { header_len: len } => header_len = len,
+            }
+        }
+        let rest = input.get_mut(header_len..).unwrap_or_default();
+        let mut received = self.receive_payload(rest)?;
+        received.consumed += header_len;
         if received.consumed > 0 {
             self.phase.input_seen();
         }
         Ok(received)
     }
 
-    fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
+    /// Parses and checks the next frame's header. A data frame's header starts the frame
+    /// (`rx.frame`) whose payload follows; a control frame is handed back to be taken whole.
+    fn receive_header(&mut self, input: &[u8]) -> Result<Header, ReceiveError> {
         let (header, header_len) = match FrameHeader::parse(input) {
             Ok(Status::Complete(parsed)) => parsed,
-            Ok(Status::Partial) => return Ok(NOTHING),
+            Ok(Status::Partial) => return Ok(Header::Partial),
             Err(e) => return Err(self.protocol_error(e)),
         };
         if let Err(e) = self.check_header(&header) {
             return Err(self.protocol_error(e));
         }
-        // Parsing bounded a control payload to 125 bytes.
-        let payload_len = header.payload_len as usize;
         if header.opcode.is_control() {
-            let Some(payload) = input.get_mut(header_len..header_len + payload_len) else {
-                return Ok(NOTHING);
-            };
-            if let Some(key) = header.mask {
-                apply_mask(key, 0, payload);
-            }
-            let event = self.on_control(header.opcode, payload)?;
-            return Ok(Received {
-                consumed: header_len + payload_len,
-                event: Some(event),
+            return Ok(Header::Control {
+                opcode: header.opcode,
+                mask: header.mask,
+                header_len,
+                // Parsing bounded a control payload to 125 bytes.
+                payload_len: header.payload_len as usize,
             });
         }
         if let Err(e) = self.start_data_frame(&header) {
             return Err(self.protocol_error(e));
         }
-        let (_, rest) = input.split_at_mut(header_len);
         self.rx.frame = Some(RxFrame {
             remaining: header.payload_len,
             mask: header.mask,
             mask_offset: 0,
             fin: header.fin,
         });
-        let mut received = self.receive_payload(rest)?;
-        received.consumed += header_len;
-        Ok(received)
+        Ok(Header::Data { header_len })
     }
 
     /// The rules a header breaks in this connection's state: RSV bits, masking direction.
@@ -138,12 +172,15 @@ impl<E: Endpoint> Connection<E> {
     /// accepted on the first frame of a data message only; on a control or continuation frame
     /// any RSV bit is a protocol error (RFC 6455 §5.2, RFC 7692 §6).
     fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        let allowed = match header.opcode {
-            Opcode::Text | Opcode::Binary => self.config.allowed_rsv,
-            _ => 0,
-        };
-        if header.rsv & !allowed != 0 {
-            return Err(ProtocolError::ReservedBits);
+        // Most frames carry no RSV bit: one test for them.
+        if header.rsv != 0 {
+            let allowed = match header.opcode {
+                Opcode::Text | Opcode::Binary => self.config.allowed_rsv,
+                _ => 0,
+            };
+            if header.rsv & !allowed != 0 {
+                return Err(ProtocolError::ReservedBits);
+            }
         }
         match (E::ROLE, header.mask) {
             (Role::Server, None) => Err(ProtocolError::UnmaskedFrame),
@@ -185,6 +222,7 @@ impl<E: Endpoint> Connection<E> {
     }
 
     /// Hands out as much of the current data frame's payload as `input` holds.
+    #[inline]
     fn receive_payload<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
         let (Some(frame), Some(message)) = (&mut self.rx.frame, &mut self.rx.message) else {
             // receive_frame sets both before it comes here.

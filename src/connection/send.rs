@@ -9,7 +9,7 @@ use super::{Connection, DataKind, Endpoint};
 use crate::error::SendError;
 use crate::wire::close::{CloseCode, CloseFrame};
 use crate::wire::frame::{FrameHeader, Opcode, MAX_CONTROL_PAYLOAD};
-use crate::wire::mask::apply_mask;
+use crate::wire::mask::{apply_mask, copy_masked};
 
 /// The send half's state between calls.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +71,7 @@ fn sized_header<E: Endpoint>(opcode: Opcode, rsv: u8, fin: bool, payload_len: u6
 
 /// Writes one whole frame (header, then the payload masked for a client) into `out`: all of
 /// it, or nothing and the size it needs.
+#[inline]
 pub(super) fn encode_frame<E: Endpoint>(
     endpoint: &mut E,
     opcode: Opcode,
@@ -93,9 +94,9 @@ pub(super) fn encode_frame<E: Endpoint>(
     };
     let header_len = header.emit(out)?;
     let (_, body) = out.split_at_mut(header_len);
-    body.copy_from_slice(payload);
-    if let Some(key) = mask {
-        apply_mask(key, 0, body);
+    match mask {
+        Some(key) => copy_masked(key, 0, payload, body),
+        None => body.copy_from_slice(payload),
     }
     Ok(needed)
 }
@@ -219,8 +220,12 @@ impl<E: Endpoint> Connection<E> {
                 needed: payload.len(),
             });
         };
-        out.copy_from_slice(payload);
-        self.advance_payload(out);
+        let tx = &mut self.tx;
+        match tx.mask {
+            Some(key) => copy_masked(key, usize::from(tx.mask_offset), payload, out),
+            None => out.copy_from_slice(payload),
+        }
+        self.payload_sent(payload.len());
         Ok(payload.len())
     }
 
@@ -228,7 +233,10 @@ impl<E: Endpoint> Connection<E> {
     /// and counts it as sent; write `payload` out afterwards.
     pub fn mask_payload_in_place(&mut self, payload: &mut [u8]) -> Result<(), SendError> {
         self.payload_allowed(payload.len())?;
-        self.advance_payload(payload);
+        if let Some(key) = self.tx.mask {
+            apply_mask(key, usize::from(self.tx.mask_offset), payload);
+        }
+        self.payload_sent(payload.len());
         Ok(())
     }
 
@@ -311,6 +319,10 @@ impl<E: Endpoint> Connection<E> {
         if out.len() < needed {
             return Err(SendError::BufferTooSmall { needed });
         }
+        if owed == 0 {
+            // The usual case: nothing owed, nothing to write ahead of the frame.
+            return Ok(0);
+        }
         Ok(self.write_owed(out, !replaces_reply))
     }
 
@@ -340,13 +352,10 @@ impl<E: Endpoint> Connection<E> {
         Ok(())
     }
 
-    /// Masks `bytes`, the next piece of the open frame's payload, and counts them as sent.
-    fn advance_payload(&mut self, bytes: &mut [u8]) {
+    /// Counts `len` more bytes of the open frame's payload as sent (masked already).
+    fn payload_sent(&mut self, len: usize) {
         let tx = &mut self.tx;
-        if let Some(key) = tx.mask {
-            apply_mask(key, usize::from(tx.mask_offset), bytes);
-        }
-        tx.mask_offset = ((usize::from(tx.mask_offset) + bytes.len()) % 4) as u8;
-        tx.remaining -= bytes.len() as u64;
+        tx.mask_offset = ((usize::from(tx.mask_offset) + len) % 4) as u8;
+        tx.remaining -= len as u64;
     }
 }

@@ -136,6 +136,7 @@ impl FrameHeader {
     /// assert_eq!(FrameHeader::parse(&bytes[..1])?, Status::Partial);
     /// # Ok::<(), wsmachine::ProtocolError>(())
     /// ```
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<Status<(Self, usize)>, ProtocolError> {
         let (b0, b1) = match *buf {
             [b0, b1, ..] => (b0, b1),
@@ -153,6 +154,7 @@ impl FrameHeader {
                 return Err(ProtocolError::ControlFrameTooLong);
             }
         }
+        let rsv = (b0 >> 4) & 0x7;
         let len_bytes = match len7 {
             126 => 2,
             127 => 8,
@@ -189,7 +191,7 @@ impl FrameHeader {
         };
         let header = Self {
             fin,
-            rsv: (b0 >> 4) & 0x7,
+            rsv,
             opcode,
             mask,
             payload_len,
@@ -221,13 +223,29 @@ impl FrameHeader {
     /// assert_eq!(&out[..n], &[0x82, 0x7E, 0x01, 0x00]); // RFC 6455 §5.7: 256 bytes binary
     /// # Ok::<(), wsmachine::SendError>(())
     /// ```
+    #[inline]
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, SendError> {
+        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode as u8;
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        // The common case, a payload under 126 bytes: no extended length.
+        if self.payload_len < 126 {
+            let len7 = self.payload_len as u8;
+            match (self.mask, &mut *out) {
+                (Some([k0, k1, k2, k3]), [h0, h1, m0, m1, m2, m3, ..]) => {
+                    (*h0, *h1, *m0, *m1, *m2, *m3) = (b0, 0x80 | len7, k0, k1, k2, k3);
+                    return Ok(6);
+                }
+                (None, [h0, h1, ..]) => {
+                    (*h0, *h1) = (b0, len7);
+                    return Ok(2);
+                }
+                _ => {}
+            }
+        }
         let needed = self.encoded_len();
         let Some(out) = out.get_mut(..needed) else {
             return Err(SendError::BufferTooSmall { needed });
         };
-        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode as u8;
-        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let (head, rest) = out.split_at_mut(2);
         let len_bytes = rest.len() - if self.mask.is_some() { 4 } else { 0 };
         let (len_field, mask_field) = rest.split_at_mut(len_bytes);
@@ -308,6 +326,8 @@ mod tests {
     fn partial_until_the_whole_header_is_there() {
         for (bytes, len) in [
             (&[0x82, 0x05][..], 2),
+            (&[0x82, 0x85, 1, 2, 3, 4], 6),
+            (&[0x89, 0xFD, 1, 2, 3, 4], 6),
             (&[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0], 10),
             (&[0x82, 0xFE, 0, 200, 1, 2, 3, 4], 8),
         ] {

@@ -3,8 +3,8 @@
 /// XORs `buf` with `key`, as if `buf` started `offset` bytes into the frame's payload.
 ///
 /// Masking and unmasking are the same operation. A payload that arrives in pieces is unmasked
-/// piece by piece by passing the running offset; only `offset % 4` matters. Works a machine
-/// word at a time on the bulk of the slice.
+/// piece by piece by passing the running offset; only `offset % 4` matters. Works on vector-
+/// sized blocks (64-bit targets) or 32-bit words (the others) on the bulk of the slice.
 ///
 /// ```
 /// use wsmachine::wire::mask::apply_mask;
@@ -19,35 +19,131 @@
 /// apply_mask(key, 3, b);
 /// assert_eq!(&split, b"Hello");
 /// ```
+#[inline]
 pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
     // The key as it lines up with `buf[0]`: rotated left by `offset % 4` bytes.
     let key = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32);
-    let key = key.to_le_bytes();
-    // The key repeated across a word: times 0x..0001_0000_0001.
-    let k = Word::from(u32::from_ne_bytes(key)) * (Word::MAX / Word::from(u32::MAX));
-    let mut words = buf.chunks_exact_mut(WORD_LEN);
-    for chunk in &mut words {
-        let mut bytes = [0u8; WORD_LEN];
-        bytes.copy_from_slice(chunk);
-        chunk.copy_from_slice(&(Word::from_ne_bytes(bytes) ^ k).to_ne_bytes());
-    }
-    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
-        *byte ^= key[i % 4];
+    xor_repeated(key.to_le_bytes(), buf);
+}
+
+/// Copies `src` into the start of `dst` masked with `key`, as if `src` started `offset` bytes
+/// into the frame's payload: `copy_from_slice` and [`apply_mask`] in one pass over the bytes.
+/// Copies `min(src.len(), dst.len())` bytes.
+///
+/// ```
+/// use wsmachine::wire::mask::copy_masked;
+/// let mut out = [0u8; 5];
+/// copy_masked([0x37, 0xfa, 0x21, 0x3d], 0, b"Hello", &mut out);
+/// assert_eq!(&out, b"\x7f\x9f\x4d\x51\x58");
+/// ```
+#[inline]
+pub fn copy_masked(key: [u8; 4], offset: usize, src: &[u8], dst: &mut [u8]) {
+    let key = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32);
+    let len = src.len().min(dst.len());
+    if let (Some(src), Some(dst)) = (src.get(..len), dst.get_mut(..len)) {
+        copy_xor_repeated(key.to_le_bytes(), src, dst);
     }
 }
 
-/// The unit of the bulk XOR: 16 bytes where the target has vector registers to hold them, a
-/// 32-bit word on microcontrollers, where a `u128` costs four registers and a library copy.
+/// XORs `buf` with `key` repeated, `key[0]` on `buf[0]`.
+///
+/// On 64-bit targets: blocks of [`BLOCK`] bytes, each XORed as 8-byte words with the key
+/// repeated across a word, a loop the compiler turns into vector loads, XORs and stores (SSE2
+/// on x86_64, NEON on aarch64); then 8-byte words, then single bytes. Each step's length is a
+/// multiple of 4, so the key stays lined up.
 #[cfg(target_pointer_width = "64")]
-type Word = u128;
-#[cfg(not(target_pointer_width = "64"))]
-type Word = u32;
+#[inline]
+fn xor_repeated(key: [u8; 4], buf: &mut [u8]) {
+    let word_key = u64::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001;
+    let mut blocks = buf.chunks_exact_mut(BLOCK);
+    for block in &mut blocks {
+        xor_words(word_key, block);
+    }
+    let rest = blocks.into_remainder();
+    let words_len = rest.len() - rest.len() % 8;
+    let (words, bytes) = rest.split_at_mut(words_len);
+    xor_words(word_key, words);
+    for (byte, k) in bytes.iter_mut().zip(key.iter().cycle()) {
+        *byte ^= k;
+    }
+}
 
-const WORD_LEN: usize = core::mem::size_of::<Word>();
+/// XORs `words` (a multiple of 8 bytes long) with `word_key`, 8 bytes at a time.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn xor_words(word_key: u64, words: &mut [u8]) {
+    for chunk in words.chunks_exact_mut(8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word_key).to_ne_bytes());
+    }
+}
+
+/// Writes `src` XORed with `key` repeated into `dst`, of the same length: the steps of
+/// [`xor_repeated`], reading from `src`.
+#[cfg(target_pointer_width = "64")]
+#[inline]
+fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
+    let word_key = u64::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001;
+    let mut dst_blocks = dst.chunks_exact_mut(BLOCK);
+    let mut src_blocks = src.chunks_exact(BLOCK);
+    for (to, from) in (&mut dst_blocks).zip(&mut src_blocks) {
+        copy_xor_words(word_key, from, to);
+    }
+    let (to, from) = (dst_blocks.into_remainder(), src_blocks.remainder());
+    let words_len = from.len() - from.len() % 8;
+    let (to_words, to_bytes) = to.split_at_mut(words_len.min(to.len()));
+    let (from_words, from_bytes) = from.split_at(words_len);
+    copy_xor_words(word_key, from_words, to_words);
+    for ((to, from), k) in to_bytes.iter_mut().zip(from_bytes).zip(key.iter().cycle()) {
+        *to = from ^ k;
+    }
+}
+
+/// Writes `src` XORed with `word_key` into `dst`, 8 bytes at a time.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn copy_xor_words(word_key: u64, src: &[u8], dst: &mut [u8]) {
+    for (to, from) in dst.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(from);
+        to.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word_key).to_ne_bytes());
+    }
+}
+
+/// The bulk step on 64-bit targets: four 16-byte vectors per iteration.
+#[cfg(target_pointer_width = "64")]
+const BLOCK: usize = 64;
+
+/// XORs `buf` with `key` repeated, `key[0]` on `buf[0]`: a 32-bit word at a time, then single
+/// bytes. On microcontrollers this is small and as fast as the bus allows.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline]
+fn xor_repeated(key: [u8; 4], buf: &mut [u8]) {
+    let word_key = u32::from_ne_bytes(key);
+    let mut words = buf.chunks_exact_mut(4);
+    for chunk in &mut words {
+        let mut bytes = [0u8; 4];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ word_key).to_ne_bytes());
+    }
+    for (byte, k) in words.into_remainder().iter_mut().zip(&key) {
+        *byte ^= k;
+    }
+}
+
+/// Writes `src` XORed with `key` repeated into `dst`, of the same length: a copy, then the
+/// XOR in place, which keeps one loop on microcontrollers.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline]
+fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
+    dst.copy_from_slice(src);
+    xor_repeated(key, dst);
+}
 
 #[cfg(test)]
 mod tests {
-    use super::apply_mask;
+    use super::{apply_mask, copy_masked};
 
     fn bytewise(key: [u8; 4], offset: usize, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {
@@ -59,12 +155,36 @@ mod tests {
     fn matches_bytewise_at_every_offset_and_length() {
         let key = [0x01, 0x23, 0x45, 0x67];
         for offset in 0..9 {
-            for len in 0..40 {
+            for len in (0..300).chain([1023, 1024, 1025, 4099]) {
                 let mut a: std::vec::Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(31)).collect();
                 let mut b = a.clone();
                 apply_mask(key, offset, &mut a);
                 bytewise(key, offset, &mut b);
                 assert_eq!(a, b, "offset {offset} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn copy_masked_matches_copy_then_mask_at_every_offset_and_length() {
+        let key = [0x89, 0xab, 0xcd, 0xef];
+        for offset in 0..9 {
+            for len in (0..300).chain([1023, 1024, 1025, 4099]) {
+                let src: std::vec::Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+                let mut expected = src.clone();
+                bytewise(key, offset, &mut expected);
+                // A longer destination keeps its tail; a shorter one takes a prefix.
+                let mut dst = std::vec![0x55; len + 3];
+                copy_masked(key, offset, &src, &mut dst);
+                assert_eq!(&dst[..len], &expected[..], "offset {offset} len {len}");
+                assert_eq!(&dst[len..], &[0x55; 3], "offset {offset} len {len}");
+                let mut short = std::vec![0u8; len / 2];
+                copy_masked(key, offset, &src, &mut short);
+                assert_eq!(
+                    &short[..],
+                    &expected[..len / 2],
+                    "offset {offset} len {len}"
+                );
             }
         }
     }
