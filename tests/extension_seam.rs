@@ -253,3 +253,38 @@ fn senders_may_only_set_the_rsv_bits_an_extension_defines() {
         Ok(3)
     );
 }
+
+#[test]
+fn allow_rsv_after_the_handshake_lets_a_data_frame_carry_the_bit_and_nothing_else() {
+    let key = Some([9, 9, 9, 9]);
+    // Before: RSV1 on a data frame is a protocol error.
+    let mut s = Connection::server(Config::DEFAULT);
+    let mut rx = Receiver::new(256);
+    rx.feed(&mut s, &frame(true, RSV1, 0x2, key, b"x"), &[usize::MAX]);
+    assert_eq!(
+        rx.error,
+        Some(ReceiveError::Protocol(ProtocolError::ReservedBits))
+    );
+
+    // After `allow_rsv(RSV1)`: the data frame comes through with its bit, as with the config.
+    let mut s = Connection::server(Config::DEFAULT);
+    s.allow_rsv(RSV1 | 0xf0);
+    assert_eq!(
+        s.config().allowed_rsv,
+        RSV1,
+        "only the three RSV bits are kept"
+    );
+    let mut input = frame(true, RSV1, 0x2, key, b"x");
+    let received = s.receive(&mut input).expect("allowed");
+    match received.event {
+        Some(Event::Data(chunk)) => assert_eq!((chunk.rsv, chunk.payload), (RSV1, &b"x"[..])),
+        other => panic!("{other:?}"),
+    }
+    // A ping with RSV1 still fails.
+    let mut rx = Receiver::new(256);
+    rx.feed(&mut s, &frame(true, RSV1, 0x9, key, b""), &[usize::MAX]);
+    assert_eq!(
+        rx.error,
+        Some(ReceiveError::Protocol(ProtocolError::ReservedBits))
+    );
+}

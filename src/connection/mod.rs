@@ -195,6 +195,15 @@ impl<E: Endpoint> Connection<E> {
         &self.config
     }
 
+    /// Allows the RSV bits ([`RSV1`](crate::wire::frame::RSV1)...) of an extension negotiated
+    /// in the opening handshake, added to [`Config::allowed_rsv`]: for a connection made
+    /// before the answer was known (a client holds its RNG from the start). Call it once the
+    /// handshake is done and before the first frame; bits outside the three RSV bits are
+    /// ignored. Control frames and continuations stay RSV-free (1002) whatever is allowed.
+    pub fn allow_rsv(&mut self, rsv: u8) {
+        self.config.allowed_rsv |= rsv & 0b111;
+    }
+
     /// Where the connection stands: [`State::Open`], [`State::Closing`] or [`State::Closed`].
     #[must_use]
     pub const fn state(&self) -> State {

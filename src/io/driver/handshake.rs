@@ -228,6 +228,9 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 #[cfg(feature = "deflate")]
                 if let Some(deflate) = self.deflate.as_deref_mut() {
                     deflate.set_agreed(agreed);
+                    if agreed.is_some() {
+                        self.conn.allow_rsv(crate::wire::frame::RSV1);
+                    }
                 }
                 self.tx_start = 0;
                 self.tx_end = response.min(self.tx.len());
@@ -270,10 +273,16 @@ impl<'b, E: Endpoint, const H: usize> Driver<'b, E, H> {
                 Ok(accepted) => {
                     #[cfg(feature = "deflate")]
                     if let Some(deflate) = self.deflate.as_deref_mut() {
-                        if let Err(e) = deflate.check_answer(accepted.extensions()) {
-                            // RFC 7692 §7.1: fail the connection, 1010.
-                            let _ = self.conn.fail(e.close_code());
-                            deflate.set_closed(Closed::Negotiation(e));
+                        match deflate.check_answer(accepted.extensions()) {
+                            Ok(()) if deflate.agreed().is_some() => {
+                                self.conn.allow_rsv(crate::wire::frame::RSV1);
+                            }
+                            Ok(()) => {}
+                            Err(e) => {
+                                // RFC 7692 §7.1: fail the connection, 1010.
+                                let _ = self.conn.fail(e.close_code());
+                                deflate.set_closed(Closed::Negotiation(e));
+                            }
                         }
                     }
                     let chosen = accepted.subprotocol();

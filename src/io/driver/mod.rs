@@ -274,12 +274,7 @@ impl<'b, const H: usize> Driver<'b, Server, H> {
     #[must_use]
     pub fn deflate(mut self, deflate: &'b mut Deflate<'b>) -> Self {
         if matches!(self.phase, Phase::ServerHead(_)) {
-            // RSV1 is let through; the pipeline refuses it unless the extension is agreed.
-            let config = *self.conn.config();
-            self.conn = Connection::server(Config {
-                allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
-                ..config
-            });
+            // RSV1 is allowed once the extension is agreed (`apply_decision`).
             self.deflate = Some(deflate);
         }
         self
@@ -317,13 +312,7 @@ impl<'b, R: RngCore, const H: usize> Driver<'b, Client<R>, H> {
         request: &ClientRequest<'b>,
         deflate: &'b mut Deflate<'b>,
     ) -> Self {
-        // RSV1 is let through from the start: the connection (and its RNG) is made before
-        // the answer is known, and has no way to allow it later. The pipeline refuses RSV1
-        // with 1002 unless the extension is agreed.
-        let config = Config {
-            allowed_rsv: config.allowed_rsv | crate::wire::frame::RSV1,
-            ..config
-        };
+        // RSV1 is allowed once the server's answer agrees to the extension.
         Self::client_with_headers(rx, tx, config, rng, request).with_deflate(deflate)
     }
 

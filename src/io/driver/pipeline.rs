@@ -46,20 +46,17 @@ impl<E: Endpoint, const H: usize> Driver<'_, E, H> {
         let input = self.rx.get_mut(start..self.rx_end).unwrap_or_default();
         #[cfg(feature = "deflate")]
         let mut deflate = self.deflate.as_deref_mut();
-        // An offer the server declined (or answered by hand): RSV1 means nothing.
-        #[cfg(feature = "deflate")]
-        let refuse_rsv1 = deflate.as_ref().is_some_and(|d| d.agreed().is_none());
-        #[cfg(not(feature = "deflate"))]
-        let refuse_rsv1 = false;
+        // Without an agreement the connection refuses RSV1 itself (1002): it is allowed only
+        // once the extension is agreed (`Connection::allow_rsv`).
         #[cfg(feature = "deflate")]
         let received = match deflate.as_deref_mut().filter(|d| d.agreed().is_some()) {
             Some(inflate) => inflate.receive(conn, input, |conn, input| {
-                wire(conn, input, limiter, now, limited, false)
+                wire(conn, input, limiter, now, limited)
             }),
-            None => wire(conn, input, limiter, now, limited, refuse_rsv1),
+            None => wire(conn, input, limiter, now, limited),
         }?;
         #[cfg(not(feature = "deflate"))]
-        let received = wire(conn, input, limiter, now, limited, refuse_rsv1)?;
+        let received = wire(conn, input, limiter, now, limited)?;
         let progress = received.consumed > 0 || received.event.is_some();
         let (consumed, pending) = match messages.as_deref_mut() {
             Some(messages) => {
@@ -97,8 +94,7 @@ impl<E: Endpoint, const H: usize> Driver<'_, E, H> {
 /// The first two stages: the connection, then the rate limiter (when there is one), which
 /// counts what arrives on the wire (frames, compressed payload bytes). An event over a limit
 /// with [`OnExceed::Fail`](crate::connection::OnExceed::Fail) is dropped (its bytes consumed)
-/// and the limit kept in `limited`: the connection has failed with 1008. With `refuse_rsv1`, a
-/// data frame with RSV1 fails the connection with 1002.
+/// and the limit kept in `limited`: the connection has failed with 1008.
 #[inline]
 fn wire<'a, E: Endpoint>(
     conn: &mut Connection<E>,
@@ -106,9 +102,8 @@ fn wire<'a, E: Endpoint>(
     limiter: Option<&mut Limiter<'_>>,
     now: u64,
     limited: &mut Option<Limit>,
-    refuse_rsv1: bool,
 ) -> Result<Received<'a>, ReceiveError> {
-    let received = match limiter {
+    Ok(match limiter {
         None => conn.receive(input)?,
         Some(limiter) => match limiter.limiter.receive(conn, now, input) {
             Ok(received) => received,
@@ -121,13 +116,5 @@ fn wire<'a, E: Endpoint>(
             }
             Err(Limited::Receive(e)) => return Err(e),
         },
-    };
-    if refuse_rsv1 {
-        if let Some(crate::Event::Data(chunk)) = received.event {
-            if chunk.rsv & crate::wire::frame::RSV1 != 0 {
-                return Err(conn.protocol_error(crate::ProtocolError::ReservedBits));
-            }
-        }
-    }
-    Ok(received)
+    })
 }
