@@ -22,7 +22,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use harness::{checked, size_label, Entry, Measured, Settings, Side, Workload};
+use harness::{
+    checked, command_output, cpu_model, load_average, size_label, Entry, Measured, Settings, Side,
+    Workload,
+};
 use peers::{embedded, fastws, finish, nexus, tung};
 
 const SIZES: [usize; 5] = [16, 128, 1 << 10, 16 << 10, 1 << 20];
@@ -214,18 +217,6 @@ fn args() -> Args {
     a
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// The last commit that changed the wsmachine sources measured (`src/`), and whether they
 /// have uncommitted changes.
 fn wsmachine_revision() -> String {
@@ -243,22 +234,6 @@ fn wsmachine_revision() -> String {
     } else {
         format!("`{commit}` with uncommitted changes in src/")
     }
-}
-
-/// The 1-, 5- and 15-minute load averages.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn command_output(cmd: &str, args: &[&str]) -> String {
-    std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 fn main() {

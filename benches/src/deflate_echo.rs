@@ -21,7 +21,7 @@ mod harness;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use harness::{checked, fmt_ns, Settings, Side, Workload};
+use harness::{checked, command_output, cpu_model, fmt_ns, load_average, Settings, Side, Workload};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use wsmachine::connection::Endpoint;
@@ -448,12 +448,12 @@ fn main() {
     let _ = writeln!(
         out,
         "- date: {}\n- machine: {} cores (`nproc`), {}\n- command: `cd benches && cargo run --release --bin deflate_echo`\n- method: a wsmachine client and server in memory; one message is one round trip (client compresses, masks, frames; server unmasks, inflates, copies out, compresses, frames; client inflates, copies out); compression level {LEVEL}; median of {} interleaved repetitions of {} ms; every echo checked first\n- load average before: {}",
-        command("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         cpu_model(),
         settings.reps,
         settings.sample.as_millis(),
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        load_average(),
     );
     let rows_per = wire.len() / corpora.len().max(1);
     for (k, m) in measured.iter().enumerate() {
@@ -478,41 +478,11 @@ fn main() {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "\nload average after: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let _ = writeln!(out, "\nload average after: {}", load_average());
     print!("{out}");
     if write {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/results/deflate_echo.md");
         std::fs::write(path, &out).expect("write results/deflate_echo.md");
         println!("wrote {path}");
     }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn command(cmd: &str, args: &[&str]) -> String {
-    std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
