@@ -50,7 +50,8 @@ impl<R> sealed::Sealed for Client<R> {}
 
 impl<R: RngCore> Endpoint for Client<R> {
     const ROLE: Role = Role::Client;
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn mask_key(&mut self) -> Option<[u8; 4]> {
         Some(self.0.next_u32().to_ne_bytes())
     }

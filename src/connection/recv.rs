@@ -84,6 +84,7 @@ impl<E: Endpoint> Connection<E> {
     /// [`ReceiveError::Closed`]. Bytes after the peer's close frame are
     /// [`ProtocolError::FrameAfterClose`], and the reply to that close stays owed as it was.
     /// An empty `input` is never an error.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn receive<'a>(&mut self, input: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
         if !self.phase.accepts_input() {
             // Nothing may follow the peer's close frame (§5.5.1); the reply stays owed as it

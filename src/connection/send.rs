@@ -71,7 +71,10 @@ fn sized_header<E: Endpoint>(opcode: Opcode, rsv: u8, fin: bool, payload_len: u6
 
 /// Writes one whole frame (header, then the payload masked for a client) into `out`: all of
 /// it, or nothing and the size it needs.
-#[inline]
+// Inlined on hosted targets, left to the compiler on bare metal: see "Speed and flash" in
+// the module docs.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline)]
 pub(super) fn encode_frame<E: Endpoint>(
     endpoint: &mut E,
     opcode: Opcode,
@@ -125,6 +128,7 @@ impl<E: Endpoint> Connection<E> {
     /// extension (0 for none; each bit must be in
     /// [`Config::allowed_rsv`](crate::Config::allowed_rsv)). For text without RSV bits,
     /// `payload` must be UTF-8; prefer [`send_text`](Self::send_text), which takes a `&str`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn send_message(
         &mut self,
         kind: DataKind,
@@ -180,6 +184,7 @@ impl<E: Endpoint> Connection<E> {
     /// payload is complete no other frame can be sent and `poll_transmit` writes nothing. A
     /// server can write the header and the application's payload with one vectored write, no
     /// copy.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn send_frame_header(
         &mut self,
         kind: DataKind,
@@ -231,6 +236,7 @@ impl<E: Endpoint> Connection<E> {
 
     /// Masks the next piece of the current frame's payload in place (a no-op for a server)
     /// and counts it as sent; write `payload` out afterwards.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn mask_payload_in_place(&mut self, payload: &mut [u8]) -> Result<(), SendError> {
         self.payload_allowed(payload.len())?;
         if let Some(key) = self.tx.mask {
@@ -298,6 +304,30 @@ impl<E: Endpoint> Connection<E> {
         out: &mut [u8],
         close: bool,
     ) -> Result<usize, SendError> {
+        // The usual case: open, and nothing to write ahead of the frame. The general path
+        // below gives the same answer; on bare metal it alone is kept, which is smaller.
+        if cfg!(not(target_os = "none")) && !self.tx.frame_open() && self.phase.open_owing_nothing()
+        {
+            allowed?;
+            if out.len() < frame_len {
+                return Err(SendError::BufferTooSmall { needed: frame_len });
+            }
+            return Ok(0);
+        }
+        self.begin_owed_frame(allowed, frame_len, out, close)
+    }
+
+    /// [`begin_frame`](Self::begin_frame) when a frame is open, the connection is closing or
+    /// something is owed.
+    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(not(target_os = "none"), inline(never))]
+    fn begin_owed_frame(
+        &mut self,
+        allowed: Result<(), SendError>,
+        frame_len: usize,
+        out: &mut [u8],
+        close: bool,
+    ) -> Result<usize, SendError> {
         if self.tx.frame_open() {
             return Err(SendError::FrameInProgress);
         }
@@ -320,7 +350,6 @@ impl<E: Endpoint> Connection<E> {
             return Err(SendError::BufferTooSmall { needed });
         }
         if owed == 0 {
-            // The usual case: nothing owed, nothing to write ahead of the frame.
             return Ok(0);
         }
         Ok(self.write_owed(out, !replaces_reply))

@@ -211,6 +211,12 @@ impl Lifecycle {
         }
     }
 
+    /// Open and owing nothing: a frame can go out with nothing written ahead of it.
+    #[inline]
+    pub(super) const fn open_owing_nothing(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. }) && self.control.is_none()
+    }
+
     /// The ping or pong owed, if any: its opcode and payload.
     pub(super) fn owed_control(&self) -> Option<(Opcode, &[u8])> {
         self.control
