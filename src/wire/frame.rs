@@ -138,6 +138,14 @@ impl FrameHeader {
     /// ```
     #[inline]
     pub fn parse(buf: &[u8]) -> Result<Status<(Self, usize)>, ProtocolError> {
+        Self::parse_with(buf, cfg!(not(target_os = "none")))
+    }
+
+    /// [`parse`](Self::parse), with the one-step parse of 7-bit lengths when `shortcut`. The
+    /// general path gives the same answer; on bare metal it alone is kept, which is smaller
+    /// (see "Speed and flash" in the `connection` module docs). A test compares the two.
+    #[inline(always)]
+    fn parse_with(buf: &[u8], shortcut: bool) -> Result<Status<(Self, usize)>, ProtocolError> {
         let (b0, b1) = match *buf {
             [b0, b1, ..] => (b0, b1),
             _ => return Ok(Status::Partial),
@@ -155,6 +163,22 @@ impl FrameHeader {
             }
         }
         let rsv = (b0 >> 4) & 0x7;
+        // The usual case, no extended length, in one step.
+        if shortcut && len7 < 126 {
+            let (mask, header_len) = match (masked, buf) {
+                (true, [_, _, k0, k1, k2, k3, ..]) => (Some([*k0, *k1, *k2, *k3]), 6),
+                (false, _) => (None, 2),
+                (true, _) => return Ok(Status::Partial),
+            };
+            let header = Self {
+                fin,
+                rsv,
+                opcode,
+                mask,
+                payload_len: u64::from(len7),
+            };
+            return Ok(Status::Complete((header, header_len)));
+        }
         let len_bytes = match len7 {
             126 => 2,
             127 => 8,
@@ -271,6 +295,37 @@ impl FrameHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-step parse of 7-bit lengths (hosted targets) and the general path (bare
+        /// metal) agree on every input: the same header, length, `Partial` or error.
+        #[test]
+        fn shortcut_and_general_parse_agree(bytes in proptest::collection::vec(any::<u8>(), 0..16)) {
+            prop_assert_eq!(
+                FrameHeader::parse_with(&bytes, true),
+                FrameHeader::parse_with(&bytes, false)
+            );
+        }
+
+        /// The same on headers with 7-bit lengths, masked or not, whole or cut short.
+        #[test]
+        fn shortcut_and_general_agree_on_short_lengths(
+            b0 in any::<u8>(),
+            len7 in 0u8..126,
+            masked in any::<bool>(),
+            key in any::<[u8; 4]>(),
+            cut in 0usize..7,
+        ) {
+            let mut bytes = std::vec![b0, len7 | if masked { 0x80 } else { 0 }];
+            bytes.extend_from_slice(&key);
+            bytes.truncate(cut.max(1));
+            prop_assert_eq!(
+                FrameHeader::parse_with(&bytes, true),
+                FrameHeader::parse_with(&bytes, false)
+            );
+        }
+    }
 
     fn parse_ok(bytes: &[u8]) -> (FrameHeader, usize) {
         match FrameHeader::parse(bytes) {
