@@ -4,6 +4,10 @@
 //! masked frame in place, a client that encodes with a copy or writes only the header and masks
 //! the payload in place, the decoder the other implementations' output is checked with, and the
 //! UTF-8 validator.
+//!
+//! The timed calls (`receive_whole`, `send_binary`, `send_header_mask_in_place`) are
+//! `#[inline(never)]`: one call into wsmachine per message, as the peers' non-generic entry
+//! points are calls (README, "Method").
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -23,7 +27,7 @@ pub fn client(seed: u64) -> ClientConn {
 }
 
 /// Decodes `input`, which must be exactly one whole data frame, in place; returns its payload.
-#[inline]
+#[inline(never)]
 pub fn receive_whole<'a>(server: &mut ServerConn, input: &'a mut [u8]) -> Option<&'a [u8]> {
     let len = input.len();
     let received = server.receive(input).ok()?;
@@ -39,14 +43,14 @@ pub fn receive_whole<'a>(server: &mut ServerConn, input: &'a mut [u8]) -> Option
 }
 
 /// `send_binary`: header and masked copy of `data` into `out`. Returns the frame's length.
-#[inline]
+#[inline(never)]
 pub fn send_binary(client: &mut ClientConn, data: &[u8], out: &mut [u8]) -> usize {
     client.send_binary(data, out).expect("send_binary")
 }
 
 /// `send_frame_header` + `mask_payload_in_place`: the header into `header`, the payload masked
 /// where it lies (for a vectored write). Returns the header's length.
-#[inline]
+#[inline(never)]
 pub fn send_header_mask_in_place(
     client: &mut ClientConn,
     payload: &mut [u8],
