@@ -88,9 +88,7 @@ fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
     let blocks_len = src.len() - src.len() % BLOCK;
     let (src_blocks, from) = src.split_at(blocks_len);
     let (dst_blocks, to) = dst.split_at_mut(blocks_len.min(dst.len()));
-    if blocks_len > 0 {
-        copy_xor_blocks(word_key, src_blocks, dst_blocks);
-    }
+    copy_xor_blocks(word_key, src_blocks, dst_blocks);
     let words_len = from.len() - from.len() % 8;
     let (to_words, to_bytes) = to.split_at_mut(words_len.min(to.len()));
     let (from_words, from_bytes) = from.split_at(words_len);
@@ -100,15 +98,19 @@ fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
     }
 }
 
-/// The blocks of [`copy_xor_repeated`]. Never inlined: as a function's arguments the two
-/// slices are known not to overlap, so the loop is vectorized; inlined into a caller whose
-/// buffers the compiler cannot tell apart (the payload and the output are often both in
-/// `Vec`s), it was left as scalar 8-byte XORs.
+/// The blocks of [`copy_xor_repeated`], each read whole into a local block, XORed there and
+/// written out: the loads come before the stores, so the compiler vectorizes the block without
+/// knowing that `src` and `dst` do not overlap. (Inlined into a caller whose payload and output
+/// are both in `Vec`s, where it cannot tell, a loop that XORed from `src` straight into `dst`
+/// was left as scalar 8-byte XORs.)
 #[cfg(target_pointer_width = "64")]
-#[inline(never)]
+#[inline(always)]
 fn copy_xor_blocks(word_key: u64, src: &[u8], dst: &mut [u8]) {
     for (to, from) in dst.chunks_exact_mut(BLOCK).zip(src.chunks_exact(BLOCK)) {
-        copy_xor_words(word_key, from, to);
+        let mut block = [0u8; BLOCK];
+        block.copy_from_slice(from);
+        xor_words(word_key, &mut block);
+        to.copy_from_slice(&block);
     }
 }
 
