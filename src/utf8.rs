@@ -136,6 +136,7 @@ impl Utf8Validator {
 
     /// Validates the next chunk of the message. On error the validator's state is unspecified;
     /// [`reset`](Self::reset) it before reuse.
+    #[inline(never)]
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
         // Finish the character the previous chunk left open, one byte at a time.
         let mut start = 0;
