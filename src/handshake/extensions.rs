@@ -39,7 +39,7 @@ fn extension_name(elem: &[u8]) -> &[u8] {
 /// `extension = extension-token *( ";" extension-param )`,
 /// `extension-param = token [ "=" (token | quoted-string) ]`. A quoted-string must be a plain
 /// token in quotes (§9.1: its unescaped value must be a token); backslash escapes are refused.
-fn valid_extension(elem: &[u8]) -> bool {
+pub(crate) fn valid_extension(elem: &[u8]) -> bool {
     // The extension's name, then its parameters: each a token, a parameter with an optional
     // `= value`.
     let mut rest = Some(elem);

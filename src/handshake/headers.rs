@@ -85,10 +85,18 @@ pub(crate) fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
 
 /// Whether any `name` header line lists `token` (case-insensitive), as in
 /// `Connection: keep-alive, Upgrade`.
-#[inline(never)]
 pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
     let token = token.as_bytes();
-    Tokens::new(HeaderValues::new(headers, name)).any_bytes(|t| same_ignoring_case(t, token))
+    !every_listed(headers, name, &|t| !same_ignoring_case(t, token))
+}
+
+/// Whether every element of the lists on the `name` header lines passes `f` (true when there
+/// are none). Out of line and with `f` behind a reference: `has_token` and the server's list
+/// checks share one copy, where each closure type made its own and each caller built the list
+/// iterator inline.
+#[inline(never)]
+pub(crate) fn every_listed(headers: &[Header<'_>], name: &str, f: &dyn Fn(&[u8]) -> bool) -> bool {
+    Tokens::new(HeaderValues::new(headers, name)).all_bytes(f)
 }
 
 /// The values of every header line named `name` (case-insensitive), in order.

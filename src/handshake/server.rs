@@ -14,8 +14,10 @@ use core::fmt;
 use httparse::Header;
 
 use super::credentials::{authorization, Authorization, Cookies};
-use super::extensions::{is_extension_list, valid_answer, valid_extension_list, Extensions};
-use super::headers::{has_token, header, one, single, valid_token_list, HeaderValues, Tokens};
+use super::extensions::{is_extension_list, valid_answer, valid_extension, Extensions};
+use super::headers::{
+    every_listed, has_token, header, is_token, one, single, HeaderValues, Tokens,
+};
 use super::key::{accept_key_out_of_line, is_valid_key, KEY_LEN};
 use super::query::QueryPairs;
 use super::rejection::Rejection;
@@ -272,10 +274,10 @@ pub fn parse_request<'h, 'b>(
     ) {
         return Err(HandshakeError::Version);
     }
-    if !valid_token_list(HeaderValues::new(headers, "sec-websocket-protocol")) {
+    if !every_listed(headers, "sec-websocket-protocol", &is_token) {
         return Err(HandshakeError::Subprotocols);
     }
-    if !valid_extension_list(HeaderValues::new(headers, "sec-websocket-extensions")) {
+    if !every_listed(headers, "sec-websocket-extensions", &valid_extension) {
         return Err(HandshakeError::Extensions);
     }
     let origin = match single(headers, "origin") {
