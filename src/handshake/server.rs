@@ -18,7 +18,7 @@ use super::extensions::{is_extension_list, valid_answer, valid_extension, Extens
 use super::headers::{
     every_listed, has_token, header, is_token, one, single, HeaderValues, Tokens,
 };
-use super::key::{accept_key_out_of_line, is_valid_key, KEY_LEN};
+use super::key::{accept_key, is_valid_key, KEY_LEN};
 use super::query::QueryPairs;
 use super::rejection::Rejection;
 use super::write::{check_headers, WriteError, Writer};
@@ -498,7 +498,7 @@ impl<'h, 'b> Request<'h, 'b> {
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
             Sec-WebSocket-Accept: ",
         );
-        w.put(&accept_key_out_of_line(self.key));
+        w.put(&accept_key(self.key));
         w.put(b"\r\n");
         if let Some(p) = accept.subprotocol {
             w.header("Sec-WebSocket-Protocol", p.as_bytes());
