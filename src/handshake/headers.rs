@@ -86,17 +86,26 @@ pub(crate) fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
 /// Whether any `name` header line lists `token` (case-insensitive), as in
 /// `Connection: keep-alive, Upgrade`.
 pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
-    let token = token.as_bytes();
-    !every_listed(headers, name, &|t| !same_ignoring_case(t, token))
+    !every_listed(
+        headers,
+        name,
+        |t, token| !same_ignoring_case(t, token),
+        token.as_bytes(),
+    )
 }
 
-/// Whether every element of the lists on the `name` header lines passes `f` (true when there
-/// are none). Out of line and with `f` behind a reference: `has_token` and the server's list
-/// checks share one copy, where each closure type made its own and each caller built the list
-/// iterator inline.
+/// Whether every element of the lists on the `name` header lines passes `f` with `arg` (true
+/// when there are none). Out of line and with `f` a function pointer: `has_token` and the
+/// server's list checks share one copy, where each closure type made its own and each caller
+/// built the list iterator inline.
 #[inline(never)]
-pub(crate) fn every_listed(headers: &[Header<'_>], name: &str, f: &dyn Fn(&[u8]) -> bool) -> bool {
-    Tokens::new(HeaderValues::new(headers, name)).all_bytes(f)
+pub(crate) fn every_listed(
+    headers: &[Header<'_>],
+    name: &str,
+    f: fn(&[u8], &[u8]) -> bool,
+    arg: &[u8],
+) -> bool {
+    Tokens::new(HeaderValues::new(headers, name)).all_bytes(|e| f(e, arg))
 }
 
 /// The values of every header line named `name` (case-insensitive), in order.

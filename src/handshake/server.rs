@@ -274,10 +274,15 @@ pub fn parse_request<'h, 'b>(
     ) {
         return Err(HandshakeError::Version);
     }
-    if !every_listed(headers, "sec-websocket-protocol", &is_token) {
+    if !every_listed(headers, "sec-websocket-protocol", |e, _| is_token(e), &[]) {
         return Err(HandshakeError::Subprotocols);
     }
-    if !every_listed(headers, "sec-websocket-extensions", &valid_extension) {
+    if !every_listed(
+        headers,
+        "sec-websocket-extensions",
+        |e, _| valid_extension(e),
+        &[],
+    ) {
         return Err(HandshakeError::Extensions);
     }
     let origin = match single(headers, "origin") {
