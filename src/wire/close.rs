@@ -84,14 +84,20 @@ impl<'a> CloseFrame<'a> {
     /// Writes the close payload (code, then reason) into `out` and returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, SendError> {
         self.validate()?;
-        let needed = self.encoded_len();
-        let Some(out) = out.get_mut(..needed) else {
+        if self.code.0 == CloseCode::NO_STATUS.0 {
+            return Ok(0);
+        }
+        let reason = self.reason.as_bytes();
+        let needed = 2 + reason.len();
+        let Some((code, rest)) = out
+            .get_mut(..needed)
+            .and_then(<[u8]>::split_first_chunk_mut::<2>)
+        else {
             return Err(SendError::BufferTooSmall { needed });
         };
-        if let Some((code, reason)) = out.split_first_chunk_mut::<2>() {
-            *code = self.code.0.to_be_bytes();
-            reason.copy_from_slice(self.reason.as_bytes());
-        }
+        *code = self.code.0.to_be_bytes();
+        // `rest` is `needed - 2` bytes, the reason's length, so the copy cannot fail.
+        rest.copy_from_slice(reason);
         Ok(needed)
     }
 }
