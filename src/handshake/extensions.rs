@@ -40,24 +40,12 @@ fn extension_name(elem: &[u8]) -> &[u8] {
 /// `extension-param = token [ "=" (token | quoted-string) ]`. A quoted-string must be a plain
 /// token in quotes (§9.1: its unescaped value must be a token); backslash escapes are refused.
 pub(crate) fn valid_extension(elem: &[u8]) -> bool {
-    // The extension's name, then its parameters: each a token, a parameter with an optional
-    // `= value`.
-    let mut rest = Some(elem);
-    let mut is_name = true;
-    while let Some(part) = rest {
-        let (part, next) = split_once(part, b';');
+    // The extension's name (part 0, which takes no value), then its parameters: each a
+    // token, a parameter with an optional `= value`.
+    elem.split(|&b| b == b';').enumerate().all(|(i, part)| {
         let (key, value) = split_once(part, b'=');
-        let value_ok = match value {
-            None => true,
-            Some(v) => !is_name && is_token(unquote(trim(v))),
-        };
-        if !is_token(trim(key)) || !value_ok {
-            return false;
-        }
-        is_name = false;
-        rest = next;
-    }
-    true
+        is_token(trim(key)) && value.is_none_or(|v| i > 0 && is_token(unquote(trim(v))))
+    })
 }
 
 /// `"value"` → `value`; anything else unchanged.
