@@ -70,11 +70,7 @@ pub struct Utf8Validator {
 
 /// The length of the sequence a valid lead byte starts.
 const fn sequence_len(lead: u8) -> usize {
-    match lead {
-        0xC2..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
-    }
+    2 + (lead >= 0xE0) as usize + (lead >= 0xF0) as usize
 }
 
 /// How much the range of the byte after a valid lead byte is narrower than `80..=BF`, at the
