@@ -107,8 +107,12 @@ impl<'a> ClientRequest<'a> {
         w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
         w.put(&key);
         w.put(b"\r\nSec-WebSocket-Version: 13\r\n");
+        // The optional lines with their names and `: ` in one write: a line is three writes,
+        // not `Writer::header`'s four.
         if let Some(o) = self.origin {
-            w.header("Origin", o.as_bytes());
+            w.put(b"Origin: ");
+            w.put(o.as_bytes());
+            w.put(b"\r\n");
         }
         if let [first, rest @ ..] = self.subprotocols {
             w.put(b"Sec-WebSocket-Protocol: ");
@@ -120,7 +124,9 @@ impl<'a> ClientRequest<'a> {
             w.put(b"\r\n");
         }
         if let Some(e) = self.extensions {
-            w.header("Sec-WebSocket-Extensions", e.as_bytes());
+            w.put(b"Sec-WebSocket-Extensions: ");
+            w.put(e.as_bytes());
+            w.put(b"\r\n");
         }
         for (name, value) in self.extra_headers {
             w.header(name, value.as_bytes());

@@ -504,17 +504,23 @@ impl<'h, 'b> Request<'h, 'b> {
             Sec-WebSocket-Accept: ",
         );
         w.put(&accept_key(self.key));
-        w.put(b"\r\n");
+        // Each optional line starts with the CRLF that ends the one before, so a response
+        // without them ends with a single write of CRLF CRLF.
         if let Some(p) = accept.subprotocol {
-            w.header("Sec-WebSocket-Protocol", p.as_bytes());
+            w.put(b"\r\nSec-WebSocket-Protocol: ");
+            w.put(p.as_bytes());
         }
         if let Some(e) = accept.extensions {
-            w.header("Sec-WebSocket-Extensions", e.as_bytes());
+            w.put(b"\r\nSec-WebSocket-Extensions: ");
+            w.put(e.as_bytes());
         }
         for (name, value) in accept.extra_headers {
-            w.header(name, value.as_bytes());
+            w.put(b"\r\n");
+            w.put(name.as_bytes());
+            w.put(b": ");
+            w.put(value.as_bytes());
         }
-        w.put(b"\r\n");
+        w.put(b"\r\n\r\n");
         w.finish()
     }
 }
