@@ -133,8 +133,8 @@ fn client_request_bytes() {
          Host: server.example.com:8080\r\n\
          Upgrade: websocket\r\n\
          Connection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
          Sec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
          Origin: https://example.com\r\n\
          Sec-WebSocket-Protocol: chat, superchat\r\n\
          Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\

@@ -104,34 +104,36 @@ impl<'a> ClientRequest<'a> {
             w.put(b":");
             w.put_dec(u32::from(self.port));
         }
-        w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+        // The key is the last fixed line, and each optional line starts with the CRLF that
+        // ends the one before: a request without them ends with one write of CRLF CRLF.
+        w.put(
+            b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+            Sec-WebSocket-Key: ",
+        );
         w.put(&key);
-        w.put(b"\r\nSec-WebSocket-Version: 13\r\n");
-        // The optional lines with their names and `: ` in one write: a line is three writes,
-        // not `Writer::header`'s four.
         if let Some(o) = self.origin {
-            w.put(b"Origin: ");
+            w.put(b"\r\nOrigin: ");
             w.put(o.as_bytes());
-            w.put(b"\r\n");
         }
         if let [first, rest @ ..] = self.subprotocols {
-            w.put(b"Sec-WebSocket-Protocol: ");
+            w.put(b"\r\nSec-WebSocket-Protocol: ");
             w.put(first.as_bytes());
             for p in rest {
                 w.put(b", ");
                 w.put(p.as_bytes());
             }
-            w.put(b"\r\n");
         }
         if let Some(e) = self.extensions {
-            w.put(b"Sec-WebSocket-Extensions: ");
+            w.put(b"\r\nSec-WebSocket-Extensions: ");
             w.put(e.as_bytes());
-            w.put(b"\r\n");
         }
         for (name, value) in self.extra_headers {
-            w.header(name, value.as_bytes());
+            w.put(b"\r\n");
+            w.put(name.as_bytes());
+            w.put(b": ");
+            w.put(value.as_bytes());
         }
-        w.put(b"\r\n");
+        w.put(b"\r\n\r\n");
         let len = w.finish()?;
         let expected = Expected {
             accept: accept_key(&key),
