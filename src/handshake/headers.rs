@@ -86,7 +86,7 @@ pub(crate) fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
 /// Whether any `name` header line lists `token` (case-insensitive), as in
 /// `Connection: keep-alive, Upgrade`.
 pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
-    !every_listed(
+    !every_listed_with(
         headers,
         name,
         |t, token| !same_ignoring_case(t, token),
@@ -95,17 +95,38 @@ pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
 }
 
 /// Whether every element of the lists on the `name` header lines passes `f` with `arg` (true
-/// when there are none). Out of line and with `f` a function pointer: `has_token` and the
-/// server's list checks share one copy, where each closure type made its own and each caller
-/// built the list iterator inline.
+/// when there are none): [`every_listed`] for a test that needs an argument, such as
+/// [`has_token`]'s token. Out of line, with `f` a function pointer: one copy for every call.
 #[inline(never)]
-pub(crate) fn every_listed(
+fn every_listed_with(
     headers: &[Header<'_>],
     name: &str,
     f: fn(&[u8], &[u8]) -> bool,
     arg: &[u8],
 ) -> bool {
     Tokens::new(HeaderValues::new(headers, name)).all_bytes(|e| f(e, arg))
+}
+
+/// Whether every element of the lists on the `name` header lines passes `f` (true when there
+/// are none). Out of line and with `f` a function pointer: the server's token lookups
+/// (`Upgrade`, `Connection`) and list checks share one copy, where each closure type made its
+/// own and each caller built the list iterator inline. The client, whose lookups are all
+/// [`has_token`], links [`every_listed_with`] instead.
+#[inline(never)]
+pub(crate) fn every_listed(headers: &[Header<'_>], name: &str, f: fn(&[u8]) -> bool) -> bool {
+    Tokens::new(HeaderValues::new(headers, name)).all_bytes(f)
+}
+
+/// `Upgrade` lists `websocket` (RFC 6455 §4.2.1), case-insensitively.
+pub(crate) fn upgrade_is_websocket(headers: &[Header<'_>]) -> bool {
+    !every_listed(headers, "upgrade", |t| !same_ignoring_case(t, b"websocket"))
+}
+
+/// `Connection` lists `upgrade` (RFC 6455 §4.2.1), case-insensitively.
+pub(crate) fn connection_is_upgrade(headers: &[Header<'_>]) -> bool {
+    !every_listed(headers, "connection", |t| {
+        !same_ignoring_case(t, b"upgrade")
+    })
 }
 
 /// The values of every header line named `name` (case-insensitive), in order.

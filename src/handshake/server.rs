@@ -16,7 +16,8 @@ use httparse::Header;
 use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension, Extensions};
 use super::headers::{
-    every_listed, has_token, header, is_token, one, single, HeaderValues, Tokens,
+    connection_is_upgrade, every_listed, header, is_token, one, single, upgrade_is_websocket,
+    HeaderValues, Tokens,
 };
 use super::key::{accept_key, is_valid_key, KEY_LEN};
 use super::query::QueryPairs;
@@ -255,10 +256,10 @@ pub fn parse_request<'h, 'b>(
         Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::Host)?,
         _ => return Err(HandshakeError::Host),
     };
-    if !has_token(headers, "upgrade", "websocket") {
+    if !upgrade_is_websocket(headers) {
         return Err(HandshakeError::Upgrade);
     }
-    if !has_token(headers, "connection", "upgrade") {
+    if !connection_is_upgrade(headers) {
         return Err(HandshakeError::Connection);
     }
     let key = single(headers, "sec-websocket-key")
@@ -274,15 +275,10 @@ pub fn parse_request<'h, 'b>(
     ) {
         return Err(HandshakeError::Version);
     }
-    if !every_listed(headers, "sec-websocket-protocol", |e, _| is_token(e), &[]) {
+    if !every_listed(headers, "sec-websocket-protocol", is_token) {
         return Err(HandshakeError::Subprotocols);
     }
-    if !every_listed(
-        headers,
-        "sec-websocket-extensions",
-        |e, _| valid_extension(e),
-        &[],
-    ) {
+    if !every_listed(headers, "sec-websocket-extensions", valid_extension) {
         return Err(HandshakeError::Extensions);
     }
     let origin = match single(headers, "origin") {
