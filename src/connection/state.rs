@@ -264,7 +264,9 @@ impl Lifecycle {
         }
     }
 
-    /// Our close frame (the owed one, or the application's) has been written.
+    /// Our close frame (the owed one, or the application's) has been written. Inlined into
+    /// its one caller, `write_close`: 4 bytes less on the client and deflate paths.
+    #[inline(always)]
     pub(super) fn close_written(&mut self) {
         match self.phase {
             Phase::Open { .. } => {
