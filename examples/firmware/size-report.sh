@@ -21,17 +21,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Issue 14: 10 KiB for each path with the accept key on sha1_smol and base64ct, which cost
-# about 3.7 KiB of flash where the hand-written SHA-1 and base64 took 0.4 KiB (3.2 KiB since
-# one sha1 update and a per-character base64ct call; sha1_smol's compression function is
-# 2.3 KiB of it).
+# about 3.7 KiB of flash where the hand-written SHA-1 and base64 took 0.4 KiB (3.3 KiB since
+# one sha1 update of the key and GUID: sha1_smol's compression function is 2.3 KiB of it,
+# base64ct's encoder 0.5).
 TARGET_CLIENT=10240
 TARGET_SERVER=10240
 # What the paths must not grow past until they are within the targets: what they measure
 # now. Lower these with every cut; the step fails when a path grows.
-FLASH_BUDGET_CLIENT=11288
-FLASH_BUDGET_SERVER=11332
+FLASH_BUDGET_CLIENT=10880
+FLASH_BUDGET_SERVER=10892
 # The deflate client is measured, QEMU-checked and held to what it costs now.
-FLASH_BUDGET_DEFLATE=24140
+FLASH_BUDGET_DEFLATE=23760
 CONNECTION_BUDGET=256
 TARGET=thumbv7em-none-eabihf
 DIR=target/$TARGET/release
