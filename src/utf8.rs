@@ -16,6 +16,19 @@
 
 use core::fmt;
 
+// The whole-slice validator: `simdutf8`'s `compat` API where the target has its vector units,
+// `core`'s elsewhere. Both report `valid_up_to` and `error_len` the same way.
+#[cfg(not(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+)))]
+use core::str::from_utf8;
+#[cfg(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+))]
+use simdutf8::compat::from_utf8;
+
 /// Why a text payload is not UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -87,27 +100,9 @@ const fn second_byte_narrowing(lead: u8) -> (u8, u8) {
 
 /// Validates `bytes` as a whole: `Err((valid_up_to, error_len))` as `core::str::Utf8Error`
 /// reports them, `error_len` `None` when `bytes` ends inside a sequence that is valid so far.
-#[cfg(any(
-    all(target_arch = "x86_64", any(unix, windows)),
-    target_arch = "aarch64"
-))]
 #[inline]
 fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
-    match simdutf8::compat::from_utf8(bytes) {
-        Ok(_) => Ok(()),
-        Err(e) => Err((e.valid_up_to(), e.error_len())),
-    }
-}
-
-/// Validates `bytes` as a whole: `Err((valid_up_to, error_len))` as `core::str::Utf8Error`
-/// reports them, `error_len` `None` when `bytes` ends inside a sequence that is valid so far.
-#[cfg(not(any(
-    all(target_arch = "x86_64", any(unix, windows)),
-    target_arch = "aarch64"
-)))]
-#[inline]
-fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
-    match core::str::from_utf8(bytes) {
+    match from_utf8(bytes) {
         Ok(_) => Ok(()),
         Err(e) => Err((e.valid_up_to(), e.error_len())),
     }
