@@ -7,6 +7,7 @@
 #[path = "../examples/echo_server.rs"]
 #[allow(dead_code)]
 mod echo_server;
+mod raw;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use echo_server::common::policy::Policy;
 use echo_server::{serve_with, Limits};
+use raw::{frame, read_frame};
 
 /// How long a test waits for anything.
 const WAIT: Duration = Duration::from_secs(10);
@@ -61,32 +63,13 @@ fn upgrade(addr: SocketAddr) -> TcpStream {
     tcp
 }
 
-/// A masked, compressed (RSV1) text frame.
-fn compressed(payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
-    let mut out = vec![0xc1, 0x80 | payload.len() as u8];
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-/// Reads one unmasked server frame of at most 125 bytes: (first byte, payload).
-fn read_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    tcp.read_exact(&mut head).unwrap();
-    assert!(head[1] <= 125, "{head:?}");
-    let mut payload = vec![0u8; usize::from(head[1])];
-    tcp.read_exact(&mut payload).unwrap();
-    (head[0], payload)
-}
-
 #[test]
 fn a_compressed_flood_gets_1008_and_a_paced_client_is_echoed() {
     let addr = server();
     // 5 a second, one every 250 ms: under the limit, each echoed compressed.
     let mut paced = upgrade(addr);
     for _ in 0..6 {
-        paced.write_all(&compressed(&HELLO)).unwrap();
+        paced.write_all(&frame(0xc1, &HELLO)).unwrap();
         let (first, payload) = read_frame(&mut paced);
         assert_eq!(first, 0xc1, "echoed compressed");
         assert!(!payload.is_empty());
@@ -94,7 +77,7 @@ fn a_compressed_flood_gets_1008_and_a_paced_client_is_echoed() {
     }
     // 50 at once: the burst of 5 is echoed, then 1008.
     let mut flood = upgrade(addr);
-    let burst: Vec<u8> = (0..50).flat_map(|_| compressed(&HELLO)).collect();
+    let burst: Vec<u8> = (0..50).flat_map(|_| frame(0xc1, &HELLO)).collect();
     let _ = flood.write_all(&burst);
     let mut echoed = 0;
     let code = loop {

@@ -5,12 +5,14 @@
 
 #[path = "../examples/echo_server.rs"]
 mod echo_server;
+mod raw;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use echo_server::{serve, Limits};
+use raw::{frame, read_frame};
 
 /// How long a test waits for anything.
 const WAIT: Duration = Duration::from_secs(10);
@@ -60,48 +62,6 @@ fn handshake(addr: SocketAddr) -> TcpStream {
     let head = read_head(&mut tcp);
     assert!(head.starts_with(b"HTTP/1.1 101 "), "{head:?}");
     tcp
-}
-
-/// A masked client frame.
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-/// Reads one unmasked server frame: (first byte, payload).
-fn read_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    tcp.read_exact(&mut head).unwrap();
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut b = [0u8; 2];
-            tcp.read_exact(&mut b).unwrap();
-            u64::from(u16::from_be_bytes(b))
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            tcp.read_exact(&mut b).unwrap();
-            u64::from_be_bytes(b)
-        }
-        n => u64::from(n),
-    };
-    let mut payload = vec![0u8; len as usize];
-    tcp.read_exact(&mut payload).unwrap();
-    (head[0], payload)
 }
 
 /// Sends a text message and reads its echo (in one or more fragments).

@@ -10,6 +10,7 @@
 #[path = "../examples/echo_server.rs"]
 #[allow(dead_code)]
 mod echo_server;
+mod raw;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use echo_server::common::policy::Policy;
 use echo_server::common::{self, ConnectFailure, ConnectOptions};
 use echo_server::{serve_with, Limits};
+use raw::{frame, read_frame};
 
 /// How long a test waits for anything.
 const WAIT: Duration = Duration::from_secs(10);
@@ -79,48 +81,6 @@ fn read_to_end_no_reset(tcp: &mut TcpStream) -> Vec<u8> {
         }
     }
     panic!("still open after {WAIT:?}");
-}
-
-/// A masked client frame.
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-/// Reads one unmasked server frame: (first byte, payload).
-fn read_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    tcp.read_exact(&mut head).unwrap();
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut b = [0u8; 2];
-            tcp.read_exact(&mut b).unwrap();
-            usize::from(u16::from_be_bytes(b))
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            tcp.read_exact(&mut b).unwrap();
-            usize::try_from(u64::from_be_bytes(b)).unwrap()
-        }
-        n => usize::from(n),
-    };
-    let mut payload = vec![0u8; len];
-    tcp.read_exact(&mut payload).unwrap();
-    (head[0], payload)
 }
 
 /// Reads frames until a close; returns its code.
