@@ -51,10 +51,11 @@
 //! The per-message entry points (`receive`, `send_message` and the `send_*` over it,
 //! `send_frame_header`, `mask_payload_in_place`) and what they call on the usual path are
 //! `#[inline(always)]` on hosted targets, so a message costs no calls and no results returned
-//! through memory, and a send checks the usual case (open, nothing owed) first. On bare metal
-//! (`target_os = "none"`) the compiler decides the inlining, for flash, and a send takes the
-//! general path alone: one copy of each, as the size report measures. The answers are the same
-//! on both.
+//! through memory. A send checks the usual case (open, nothing owed) first; a receive takes a
+//! whole message in one frame, all of it in the input, without the frame and message state
+//! that a payload in pieces needs. On bare metal (`target_os = "none"`) the compiler decides the
+//! inlining, for flash, and a send and a receive take the general path alone: one copy of each,
+//! as the size report measures. The answers are the same on both.
 //!
 //! # Call order
 //!

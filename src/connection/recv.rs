@@ -61,6 +61,27 @@ enum Header {
     },
     /// A data frame has started; its payload follows the header.
     Data { header_len: usize },
+    /// A whole message in one frame, all of it in the input, and no message in progress: the
+    /// usual case, taken without the frame and message state a payload in pieces needs. On
+    /// hosted targets only: on bare metal such a frame takes the general path, for flash.
+    #[cfg(not(target_os = "none"))]
+    Whole {
+        kind: DataKind,
+        rsv: u8,
+        mask: Option<[u8; 4]>,
+        header_len: usize,
+        payload_len: usize,
+    },
+}
+
+/// The kind of data message a first frame's opcode starts.
+#[inline(always)]
+fn data_kind(opcode: Opcode) -> DataKind {
+    if opcode == Opcode::Text {
+        DataKind::Text
+    } else {
+        DataKind::Binary
+    }
 }
 
 const NOTHING: Received<'static> = Received {
@@ -124,6 +145,36 @@ impl<E: Endpoint> Connection<E> {
                     });
                 }
                 Header::Data { header_len: len } => header_len = len,
+                #[cfg(not(target_os = "none"))]
+                Header::Whole {
+                    kind,
+                    rsv,
+                    mask,
+                    header_len,
+                    payload_len,
+                } => {
+                    let Some(payload) = input.get_mut(header_len..header_len + payload_len) else {
+                        // receive_header checked that the payload is there.
+                        return Ok(NOTHING);
+                    };
+                    if let Some(key) = mask {
+                        apply_mask(key, 0, payload);
+                    }
+                    self.rx.utf8.reset();
+                    self.check_text(kind, rsv, payload, true)?;
+                    self.phase.input_seen();
+                    let chunk = DataChunk {
+                        kind,
+                        rsv,
+                        payload,
+                        first: true,
+                        last: true,
+                    };
+                    return Ok(Received {
+                        consumed: header_len + payload_len,
+                        event: Some(Event::Data(chunk)),
+                    });
+                }
             }
         }
         let rest = input.get_mut(header_len..).unwrap_or_default();
@@ -137,6 +188,7 @@ impl<E: Endpoint> Connection<E> {
 
     /// Parses and checks the next frame's header. A data frame's header starts the frame
     /// (`rx.frame`) whose payload follows; a control frame is handed back to be taken whole.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn receive_header(&mut self, input: &[u8]) -> Result<Header, ReceiveError> {
         let (header, header_len) = match FrameHeader::parse(input) {
             Ok(Status::Complete(parsed)) => parsed,
@@ -152,6 +204,23 @@ impl<E: Endpoint> Connection<E> {
                 mask: header.mask,
                 header_len,
                 // Parsing bounded a control payload to 125 bytes.
+                payload_len: header.payload_len as usize,
+            });
+        }
+        #[cfg(not(target_os = "none"))]
+        if header.fin
+            && header.opcode != Opcode::Continuation
+            && self.rx.message.is_none()
+            && header.payload_len <= input.len().saturating_sub(header_len) as u64
+        {
+            if let Err(e) = self.check_sizes(header.payload_len, header.payload_len) {
+                return Err(self.protocol_error(e));
+            }
+            return Ok(Header::Whole {
+                kind: data_kind(header.opcode),
+                rsv: header.rsv,
+                mask: header.mask,
+                header_len,
                 payload_len: header.payload_len as usize,
             });
         }
@@ -199,27 +268,30 @@ impl<E: Endpoint> Connection<E> {
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, none) => {
                 self.rx.utf8.reset();
-                let kind = if opcode == Opcode::Text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                };
                 none.insert(RxMessage {
-                    kind,
+                    kind: data_kind(opcode),
                     rsv: header.rsv,
                     announced: 0,
                     started: false,
                 })
             }
         };
-        if header.payload_len > self.config.max_frame_size {
-            return Err(ProtocolError::FrameTooBig);
-        }
         message.announced = message.announced.saturating_add(header.payload_len);
-        if message.announced > self.config.max_message_size {
-            return Err(ProtocolError::MessageTooBig);
+        let announced = message.announced;
+        self.check_sizes(header.payload_len, announced)
+    }
+
+    /// The size limits: a frame's payload length, and the length its message's headers have
+    /// announced so far, this frame's included.
+    #[inline]
+    fn check_sizes(&self, frame_len: u64, announced: u64) -> Result<(), ProtocolError> {
+        if frame_len > self.config.max_frame_size {
+            Err(ProtocolError::FrameTooBig)
+        } else if announced > self.config.max_message_size {
+            Err(ProtocolError::MessageTooBig)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
 
     /// Hands out as much of the current data frame's payload as `input` holds.
@@ -250,20 +322,7 @@ impl<E: Endpoint> Connection<E> {
         if last {
             self.rx.message = None;
         }
-        // An extension's RSV bit means the payload is transformed: the layer that decodes it
-        // checks the decoded text.
-        if kind == DataKind::Text && rsv == 0 {
-            let valid = self.rx.utf8.feed(payload).and_then(|()| {
-                if last {
-                    self.rx.utf8.finish()
-                } else {
-                    Ok(())
-                }
-            });
-            if valid.is_err() {
-                return Err(self.protocol_error(ProtocolError::InvalidUtf8));
-            }
-        }
+        self.check_text(kind, rsv, payload, last)?;
         let chunk = DataChunk {
             kind,
             rsv,
@@ -275,6 +334,37 @@ impl<E: Endpoint> Connection<E> {
             consumed: n,
             event: Some(Event::Data(chunk)),
         })
+    }
+
+    /// Checks a chunk of a text message's payload, unmasked, as UTF-8 across the message's
+    /// chunks, up to its end on the last.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn check_text(
+        &mut self,
+        kind: DataKind,
+        rsv: u8,
+        payload: &[u8],
+        last: bool,
+    ) -> Result<(), ReceiveError> {
+        // An extension's RSV bit means the payload is transformed: the layer that decodes it
+        // checks the decoded text.
+        if kind != DataKind::Text || rsv != 0 {
+            return Ok(());
+        }
+        let valid =
+            self.rx.utf8.feed(payload).and_then(
+                |()| {
+                    if last {
+                        self.rx.utf8.finish()
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
+        if valid.is_err() {
+            return Err(self.protocol_error(ProtocolError::InvalidUtf8));
+        }
+        Ok(())
     }
 
     /// Ping, pong and close (§5.5), their payload whole and unmasked.
