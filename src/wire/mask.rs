@@ -107,34 +107,15 @@ fn xor_words(word_key: u64, words: &mut [u8]) {
     }
 }
 
-/// Writes `src` XORed with `key` repeated into `dst`, of the same length: the steps of
-/// [`xor_repeated`], reading from `src`, the head chosen by where `dst` lies.
+/// Writes `src` XORed with `key` repeated into `dst`, of the same length: the blocks and the
+/// short tail of [`xor_repeated`], reading from `src`.
+///
+/// There is no aligned head here. Aligning `dst` leaves `src` off by as much, and in the
+/// benchmark that copy at 16 KiB took 296–305 ns in some runs of the same binary and 678–686 in
+/// others, against 361–394 in every run without the head (cause not found; not seen in place).
 #[cfg(target_pointer_width = "64")]
 #[inline]
 fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
-    if dst.len() >= ALIGN_FROM {
-        copy_xor_aligned(key, src, dst);
-    } else {
-        copy_xor_bulk(key, src, dst);
-    }
-}
-
-/// [`copy_xor_repeated`] from [`ALIGN_FROM`] bytes on: the head up to the first 16-byte-
-/// aligned address in `dst`, then the bulk from there. Out of line, as [`xor_aligned`].
-#[cfg(target_pointer_width = "64")]
-#[inline(never)]
-fn copy_xor_aligned(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
-    let head = head_len(dst.as_ptr()).min(dst.len()).min(src.len());
-    let (src_head, src) = src.split_at(head);
-    let (dst_head, dst) = dst.split_at_mut(head);
-    copy_xor_short(key, src_head, dst_head);
-    copy_xor_bulk(turned(key, head), src, dst);
-}
-
-/// The blocks of [`copy_xor_repeated`], then its short tail.
-#[cfg(target_pointer_width = "64")]
-#[inline(always)]
-fn copy_xor_bulk(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
     let blocks_len = src.len() - src.len() % BLOCK;
     let (src_blocks, from) = src.split_at(blocks_len);
     let (dst_blocks, to) = dst.split_at_mut(blocks_len.min(dst.len()));
@@ -191,7 +172,7 @@ fn copy_xor_words(word_key: u64, src: &[u8], dst: &mut [u8]) {
 /// stores of the copy that just filled the buffer. Measured on x86_64 (Zen 4), the payload 8
 /// bytes past a 16-byte boundary, before and after, in one process: in place 1 KiB 26.3 ns and
 /// 17.1, 16 KiB 313 and 278; copied into a buffer, then unmasked in place, 1 KiB 46.4–46.9 and
-/// 40.4–41.6; `copy_masked` 1 KiB 26.3 and 19.2–19.8, 16 KiB 316–362 and 282–301.
+/// 40.4–41.6. (`copy_masked` takes no head: see [`copy_xor_repeated`].)
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
 fn head_len(at: *const u8) -> usize {
@@ -309,8 +290,8 @@ mod tests {
     }
 
     /// Every distance from a 16-byte boundary, for the lengths around where the bulk starts
-    /// aligned (`ALIGN_FROM`): each head length, in place and copied (into a destination that
-    /// lies differently from its source).
+    /// aligned (`ALIGN_FROM`): each head length in place, and the copy from and into buffers
+    /// that lie differently.
     #[test]
     fn every_start_address_around_the_aligned_bulk() {
         let key = [0x5a, 0x0f, 0xf0, 0xa5];
