@@ -140,8 +140,7 @@ impl<E: Endpoint> Connection<E> {
             Some(_) => Err(SendError::MessageInProgress),
             None => self.check_rsv(rsv),
         };
-        let n = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
-        let rest = out.get_mut(n..).unwrap_or_default();
+        let (n, rest) = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
         let frame = encode_frame(
             &mut self.endpoint,
             data_opcode(kind),
@@ -168,8 +167,7 @@ impl<E: Endpoint> Connection<E> {
         let next = self.next_data_frame(kind, rsv);
         let allowed = next.map(|_| ());
         let (opcode, frame_rsv) = next.unwrap_or((Opcode::Continuation, 0));
-        let n = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
-        let rest = out.get_mut(n..).unwrap_or_default();
+        let (n, rest) = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
         let frame = encode_frame(&mut self.endpoint, opcode, frame_rsv, fin, payload, rest)?;
         self.tx.message = if fin { None } else { Some((kind, rsv)) };
         Ok(n + frame)
@@ -200,8 +198,7 @@ impl<E: Endpoint> Connection<E> {
         };
         let (opcode, frame_rsv) = next.unwrap_or((Opcode::Continuation, 0));
         let header = sized_header::<E>(opcode, frame_rsv, fin, payload_len);
-        let n = self.begin_frame(allowed, header.encoded_len(), out, false)?;
-        let rest = out.get_mut(n..).unwrap_or_default();
+        let (n, rest) = self.begin_frame(allowed, header.encoded_len(), out, false)?;
         let mask = self.endpoint.mask_key();
         let len = FrameHeader { mask, ..header }.emit(rest)?;
         self.tx = TxState {
@@ -269,8 +266,7 @@ impl<E: Endpoint> Connection<E> {
     ) -> Result<usize, SendError> {
         let frame = CloseFrame { code, reason };
         let len = frame_len::<E>(frame.encoded_len());
-        let n = self.begin_frame(frame.validate(), len, out, true)?;
-        let rest = out.get_mut(n..).unwrap_or_default();
+        let (n, rest) = self.begin_frame(frame.validate(), len, out, true)?;
         Ok(n + self.write_close(&frame, rest)?)
     }
 
@@ -285,8 +281,7 @@ impl<E: Endpoint> Connection<E> {
         } else {
             Ok(())
         };
-        let n = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
-        let rest = out.get_mut(n..).unwrap_or_default();
+        let (n, rest) = self.begin_frame(allowed, frame_len::<E>(payload.len()), out, false)?;
         Ok(n + encode_frame(&mut self.endpoint, opcode, 0, true, payload, rest)?)
     }
 
@@ -296,25 +291,27 @@ impl<E: Endpoint> Connection<E> {
     /// the echo; otherwise applies `allowed` (the frame's own checks), checks that the owed
     /// frames and the `frame_len` bytes of the frame fit, and writes the owed frames. Returns
     /// their length: the frame goes after them.
-    #[inline(always)]
-    fn begin_frame(
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn begin_frame<'o>(
         &mut self,
         allowed: Result<(), SendError>,
         frame_len: usize,
-        out: &mut [u8],
+        out: &'o mut [u8],
         close: bool,
-    ) -> Result<usize, SendError> {
+    ) -> Result<(usize, &'o mut [u8]), SendError> {
         // The usual case: open, and nothing to write ahead of the frame. The general path
-        // below gives the same answer; on bare metal it alone is kept, which is smaller.
+        // below gives the same answer; on bare metal it alone is kept, which is smaller. Here
+        // the frame's own writer checks that it fits (`encode_frame`, `FrameHeader::emit`),
+        // before it writes anything, with the same `needed`: one length check, not two. (A
+        // header that does not fit has drawn its masking key by then; nothing else differs.)
         if cfg!(not(target_os = "none")) && !self.tx.frame_open() && self.phase.open_owing_nothing()
         {
             allowed?;
-            if out.len() < frame_len {
-                return Err(SendError::BufferTooSmall { needed: frame_len });
-            }
-            return Ok(0);
+            return Ok((0, out));
         }
-        self.begin_owed_frame(allowed, frame_len, out, close)
+        let n = self.begin_owed_frame(allowed, frame_len, out, close)?;
+        Ok((n, out.get_mut(n..).unwrap_or_default()))
     }
 
     /// [`begin_frame`](Self::begin_frame) when a frame is open, the connection is closing or
