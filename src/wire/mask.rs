@@ -295,15 +295,19 @@ mod tests {
     #[test]
     fn every_start_address_around_the_aligned_bulk() {
         let key = [0x5a, 0x0f, 0xf0, 0xa5];
-        let lens: &[usize] = if cfg!(miri) {
-            &[255, 256, 271, 1025]
+        // Miri (slow) gets two lengths and two key offsets: every head length all the same.
+        let (lens, offsets): (&[usize], &[usize]) = if cfg!(miri) {
+            (&[256, 263], &[0, 3])
         } else {
-            &[255, 256, 257, 263, 271, 319, 320, 1024, 1029, 4099]
+            (
+                &[255, 256, 257, 263, 271, 319, 320, 1024, 1029, 4099],
+                &[0, 1, 2, 3],
+            )
         };
         let src: std::vec::Vec<u8> = (0..4200).map(|i| (i * 13 + 5) as u8).collect();
         for start in 0..16 {
             for &len in lens {
-                for offset in 0..4 {
+                for &offset in offsets {
                     let mut expected = src[..len].to_vec();
                     bytewise(key, offset, &mut expected);
                     let mut buf = std::vec![0u8; len + 16];
