@@ -141,9 +141,10 @@ impl FrameHeader {
         Self::parse_with(buf, cfg!(not(target_os = "none")))
     }
 
-    /// [`parse`](Self::parse), with the one-step parse of 7-bit lengths when `shortcut`. The
-    /// general path gives the same answer; on bare metal it alone is kept, which is smaller
-    /// (see "Speed and flash" in the `connection` module docs). A test compares the two.
+    /// [`parse`](Self::parse), with the one-step parse of 7- and 16-bit lengths when
+    /// `shortcut`. The general path gives the same answer; on bare metal it alone is kept,
+    /// which is smaller (see "Speed and flash" in the `connection` module docs). Tests compare
+    /// the two.
     #[inline(always)]
     fn parse_with(buf: &[u8], shortcut: bool) -> Result<Status<(Self, usize)>, ProtocolError> {
         let (b0, b1) = match *buf {
@@ -176,6 +177,27 @@ impl FrameHeader {
                 opcode,
                 mask,
                 payload_len: u64::from(len7),
+            };
+            return Ok(Status::Complete((header, header_len)));
+        }
+        // The next most usual, a 16-bit length, in one step too.
+        if shortcut && len7 == 126 {
+            let (mask, len, header_len) = match (masked, buf) {
+                (true, [_, _, a, b, k0, k1, k2, k3, ..]) => {
+                    (Some([*k0, *k1, *k2, *k3]), u16::from_be_bytes([*a, *b]), 8)
+                }
+                (false, [_, _, a, b, ..]) => (None, u16::from_be_bytes([*a, *b]), 4),
+                _ => return Ok(Status::Partial),
+            };
+            if len < 126 {
+                return Err(ProtocolError::NonMinimalLength);
+            }
+            let header = Self {
+                fin,
+                rsv,
+                opcode,
+                mask,
+                payload_len: u64::from(len),
             };
             return Ok(Status::Complete((header, header_len)));
         }
@@ -252,9 +274,9 @@ impl FrameHeader {
         self.emit_with(out, cfg!(not(target_os = "none")))
     }
 
-    /// [`emit`](Self::emit), with the one-step write of a 7-bit length when `shortcut`. The
-    /// general path gives the same bytes and answer; on bare metal it alone is kept, which is
-    /// smaller (client 48, server and deflate client 36 bytes). A test compares the two.
+    /// [`emit`](Self::emit), with the one-step write of a 7- or 16-bit length when `shortcut`.
+    /// The general path gives the same bytes and answer; on bare metal it alone is kept, which
+    /// is smaller (client 48, server and deflate client 36 bytes). A test compares the two.
     #[inline(always)]
     fn emit_with(&self, out: &mut [u8], shortcut: bool) -> Result<usize, SendError> {
         let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode as u8;
@@ -270,6 +292,20 @@ impl FrameHeader {
                 (None, [h0, h1, ..]) => {
                     (*h0, *h1) = (b0, len7);
                     return Ok(2);
+                }
+                _ => {}
+            }
+        } else if shortcut && self.payload_len <= 0xffff {
+            let [l0, l1] = (self.payload_len as u16).to_be_bytes();
+            match (self.mask, &mut *out) {
+                (Some([k0, k1, k2, k3]), [h0, h1, e0, e1, m0, m1, m2, m3, ..]) => {
+                    (*h0, *h1, *e0, *e1) = (b0, 0x80 | 126, l0, l1);
+                    (*m0, *m1, *m2, *m3) = (k0, k1, k2, k3);
+                    return Ok(8);
+                }
+                (None, [h0, h1, e0, e1, ..]) => {
+                    (*h0, *h1, *e0, *e1) = (b0, 126, l0, l1);
+                    return Ok(4);
                 }
                 _ => {}
             }
@@ -306,8 +342,8 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The one-step parse of 7-bit lengths (hosted targets) and the general path (bare
-        /// metal) agree on every input: the same header, length, `Partial` or error.
+        /// The one-step parse of 7- and 16-bit lengths (hosted targets) and the general path
+        /// (bare metal) agree on every input: the same header, length, `Partial` or error.
         /// (Proptest reads the working directory, which Miri's isolation forbids.)
         #[test]
         #[cfg_attr(miri, ignore)]
@@ -339,9 +375,9 @@ mod tests {
     }
 
     proptest! {
-        /// The one-step write of 7-bit lengths (hosted targets) and the general path (bare
-        /// metal) write the same bytes and give the same answer, for every length class and
-        /// every output length, too short ones included.
+        /// The one-step write of 7- and 16-bit lengths (hosted targets) and the general path
+        /// (bare metal) write the same bytes and give the same answer, for every length class
+        /// and every output length, too short ones included.
         #[test]
         #[cfg_attr(miri, ignore)]
         fn shortcut_and_general_emit_agree(
@@ -352,7 +388,7 @@ mod tests {
                 Opcode::Close, Opcode::Ping, Opcode::Pong,
             ]),
             mask in proptest::option::of(any::<[u8; 4]>()),
-            payload_len in prop_oneof![0u64..130, 65_530u64..65_540, any::<u64>()],
+            payload_len in prop_oneof![0u64..130, 126u64..70_000, 65_530u64..65_540, any::<u64>()],
             out_len in 0usize..16,
         ) {
             let header = FrameHeader { fin, rsv, opcode, mask, payload_len };
@@ -362,6 +398,29 @@ mod tests {
                 header.emit_with(&mut b[..out_len], false)
             );
             prop_assert_eq!(a, b);
+        }
+    }
+
+    proptest! {
+        /// The same on headers with 16-bit lengths (minimal or not), masked or not, whole or
+        /// cut short.
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn shortcut_and_general_agree_on_16_bit_lengths(
+            b0 in any::<u8>(),
+            len in prop_oneof![0u16..130, any::<u16>()],
+            masked in any::<bool>(),
+            key in any::<[u8; 4]>(),
+            cut in 0usize..9,
+        ) {
+            let mut bytes = std::vec![b0, 126 | if masked { 0x80 } else { 0 }];
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(&key);
+            bytes.truncate(cut.max(1));
+            prop_assert_eq!(
+                FrameHeader::parse_with(&bytes, true),
+                FrameHeader::parse_with(&bytes, false)
+            );
         }
     }
 
