@@ -358,7 +358,7 @@ impl<'h, 'b> Response<'h, 'b> {
         if self.header("transfer-encoding").is_some() {
             return None;
         }
-        decimal(single(self.headers, "content-length").ok()??)
+        decimal(single(self.headers, "content-length").ok()?)
     }
 
     /// The start of a refusal's body: the bytes after the head that are already in the input
@@ -420,7 +420,7 @@ impl<'h, 'b> Response<'h, 'b> {
         if !has_token(h, "connection", "upgrade") {
             return Err(ResponseError::Connection);
         }
-        let accept = single(h, "sec-websocket-accept").ok().flatten();
+        let accept = single(h, "sec-websocket-accept").ok();
         if !accept.is_some_and(|a| same_bytes(a, &expected.accept)) {
             return Err(ResponseError::Accept);
         }

@@ -17,7 +17,7 @@ use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension, Extensions};
 use super::headers::{
     connection_is_upgrade, every_listed, header, is_token, one, single, upgrade_is_websocket,
-    HeaderValues, Tokens,
+    HeaderValues, NotSingle, Tokens,
 };
 use super::key::{accept_key, is_valid_key, KEY_LEN};
 use super::query::QueryPairs;
@@ -252,27 +252,23 @@ pub fn parse_request<'h, 'b>(
     if req.version != Some(1) {
         return Err(HandshakeError::HttpVersion);
     }
-    let host = match single(headers, "host") {
-        Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::Host)?,
-        _ => return Err(HandshakeError::Host),
-    };
+    let host = single(headers, "host").map_err(|_| HandshakeError::Host)?;
+    let host = core::str::from_utf8(host).map_err(|_| HandshakeError::Host)?;
     if !upgrade_is_websocket(headers) {
         return Err(HandshakeError::Upgrade);
     }
     if !connection_is_upgrade(headers) {
         return Err(HandshakeError::Connection);
     }
-    let key = single(headers, "sec-websocket-key")
-        .map_err(|()| HandshakeError::DuplicateKey)?
-        .ok_or(HandshakeError::Key)?;
+    let key = single(headers, "sec-websocket-key").map_err(|e| match e {
+        NotSingle::Missing => HandshakeError::Key,
+        NotSingle::Repeated => HandshakeError::DuplicateKey,
+    })?;
     let key = match <&[u8; KEY_LEN]>::try_from(key) {
         Ok(key) if is_valid_key(key) => key,
         _ => return Err(HandshakeError::Key),
     };
-    if !matches!(
-        single(headers, "sec-websocket-version"),
-        Ok(Some([b'1', b'3']))
-    ) {
+    if !matches!(single(headers, "sec-websocket-version"), Ok([b'1', b'3'])) {
         return Err(HandshakeError::Version);
     }
     if !every_listed(headers, "sec-websocket-protocol", is_token) {
@@ -282,9 +278,9 @@ pub fn parse_request<'h, 'b>(
         return Err(HandshakeError::Extensions);
     }
     let origin = match single(headers, "origin") {
-        Ok(None) => None,
-        Ok(Some(o)) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
-        Err(()) => return Err(HandshakeError::Origin),
+        Err(NotSingle::Missing) => None,
+        Ok(o) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
+        Err(NotSingle::Repeated) => return Err(HandshakeError::Origin),
     };
     let allowed = match opts.origin {
         OriginPolicy::Any => true,
