@@ -135,7 +135,9 @@ impl Utf8Validator {
             let Some(&byte) = chunk.get(start) else {
                 return Ok(());
             };
-            if byte < 0x80 + self.raise_low || byte > 0xBF - self.lower_high {
+            // In `0x80 + raise_low ..= 0xBF - lower_high`: one wrapping subtraction moves the
+            // low end to 0, so a single compare tests both ends.
+            if byte.wrapping_sub(0x80 + self.raise_low) > 0x3F - self.raise_low - self.lower_high {
                 return Err(Utf8Error::InvalidByte { offset: start });
             }
             *self = Self {
@@ -158,7 +160,9 @@ impl Utf8Validator {
                 } else {
                     (0, 0)
                 };
-                let need = sequence_len(*lead).saturating_sub(tail.len());
+                // `tail` is shorter than its sequence (the whole-slice validator says it is
+                // unfinished), so this does not wrap.
+                let need = sequence_len(*lead).wrapping_sub(tail.len());
                 *self = Self {
                     need: need as u8,
                     raise_low,
