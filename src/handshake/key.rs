@@ -29,8 +29,15 @@ pub const ACCEPT_LEN: usize = 28;
 #[inline(always)]
 pub fn accept_key(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
     let mut out = [0u8; ACCEPT_LEN];
-    encode(&key_digest(key), &mut out);
+    write_accept_key(key, &mut out);
     out
+}
+
+/// [`accept_key`] written into `out`, such as the place in a response it goes: no copy of it
+/// on the stack to move there.
+#[inline(always)]
+pub(crate) fn write_accept_key(key: &[u8; KEY_LEN], out: &mut [u8; ACCEPT_LEN]) {
+    encode(&key_digest(key), out);
 }
 
 /// The SHA-1 of the key followed by [`GUID`]. Out of line, so that in every caller `update`

@@ -19,7 +19,7 @@ use super::headers::{
     connection_is_upgrade, every_listed, header, is_token, one, single, upgrade_is_websocket,
     HeaderValues, NotSingle, Tokens,
 };
-use super::key::{accept_key, is_valid_key, KEY_LEN};
+use super::key::{is_valid_key, write_accept_key, ACCEPT_LEN, KEY_LEN};
 use super::query::QueryPairs;
 use super::rejection::Rejection;
 use super::write::{check_headers, WriteError, Writer};
@@ -495,7 +495,9 @@ impl<'h, 'b> Request<'h, 'b> {
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
             Sec-WebSocket-Accept: ",
         );
-        w.put(&accept_key(self.key));
+        if let Some(slot) = w.reserve::<ACCEPT_LEN>() {
+            write_accept_key(self.key, slot);
+        }
         // Each optional line starts with the CRLF that ends the one before, so a response
         // without them ends with a single write of CRLF CRLF.
         if let Some(p) = accept.subprotocol {
