@@ -37,14 +37,25 @@ pub fn accept_key(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
 /// on the stack to move there.
 #[inline(always)]
 pub(crate) fn write_accept_key(key: &[u8; KEY_LEN], out: &mut [u8; ACCEPT_LEN]) {
-    encode(&key_digest(key), out);
+    // Big-endian words of the digest to bytes: aligned word stores, a byte swap each.
+    let mut digest = [0u8; 20];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(key_digest(key)) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    encode(&digest, out);
 }
 
-/// The SHA-1 of the key followed by [`GUID`]. Out of line, so that in every caller `update`
-/// is inlined with its length, 60, a constant: one block that is only buffered, never
-/// processed, so its block loop and its call of the compression function fold away.
+/// The SHA-1 of the key followed by [`GUID`], as its five big-endian words. Out of line, so
+/// that in every caller `update` is inlined with its length, 60, a constant: one block that is
+/// only buffered, never processed, so its block loop and its call of the compression function
+/// fold away.
+///
+/// Words, not `Digest::bytes()`'s `[u8; 20]`: read back as big-endian words, those bytes fold
+/// into the hash state they were cut from, so the five words are returned as they are, where
+/// the twenty bytes were twenty shifts and byte stores (on thumbv7em, which the caller's byte
+/// swap and word store per word undercut).
 #[inline(never)]
-fn key_digest(key: &[u8; KEY_LEN]) -> [u8; 20] {
+fn key_digest(key: &[u8; KEY_LEN]) -> [u32; 5] {
     // One `update` of the whole message: two of them kept `update` out of line with its
     // buffering and block loop. `new` and `update` rather than `from`, which returns the
     // 96-byte state by value and links a `__aeabi_memcpy8` (156 bytes) for the move.
@@ -54,7 +65,10 @@ fn key_digest(key: &[u8; KEY_LEN]) -> [u8; 20] {
     g.copy_from_slice(GUID);
     let mut sha1 = sha1_smol::Sha1::new();
     sha1.update(&message);
-    sha1.digest().bytes()
+    let digest = sha1.digest().bytes();
+    let word =
+        |i: usize| u32::from_be_bytes([digest[i], digest[i + 1], digest[i + 2], digest[i + 3]]);
+    [word(0), word(4), word(8), word(12), word(16)]
 }
 
 /// The `Sec-WebSocket-Key` value for a 16-byte nonce (RFC 6455 §4.1): its base64.
