@@ -17,7 +17,7 @@ use super::extensions::{is_extension_list, valid_answer, Extensions};
 use super::headers::{
     has_token, header, is_field_value, is_token, one, single, HeaderValues, Tokens,
 };
-use super::key::{accept_key, encode_nonce, ACCEPT_LEN};
+use super::key::{accept_key, encode_nonce, ACCEPT_LEN, KEY_LEN};
 use super::write::{check_headers, WriteError, Writer};
 use super::Status;
 
@@ -89,7 +89,8 @@ impl<'a> ClientRequest<'a> {
         }
         check_headers(self.extra_headers)?;
 
-        let key = encode_nonce(nonce);
+        let mut key = [0u8; KEY_LEN];
+        encode_nonce(nonce, &mut key);
 
         let mut w = Writer::new(out);
         w.put(b"GET ");

@@ -72,10 +72,8 @@ fn key_digest(key: &[u8; KEY_LEN]) -> [u32; 5] {
 }
 
 /// The `Sec-WebSocket-Key` value for a 16-byte nonce (RFC 6455 §4.1): its base64.
-pub(crate) fn encode_nonce(nonce: &[u8; 16]) -> [u8; KEY_LEN] {
-    let mut key = [0u8; KEY_LEN];
-    encode(nonce, &mut key);
-    key
+pub(crate) fn encode_nonce(nonce: &[u8; 16], key: &mut [u8; KEY_LEN]) {
+    encode(nonce, key);
 }
 
 /// Padded base64 of `input` into `out`, which the callers size to exactly
@@ -128,10 +126,9 @@ mod tests {
             &accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
-        assert_eq!(
-            &encode_nonce(b"the sample nonce"),
-            b"dGhlIHNhbXBsZSBub25jZQ=="
-        );
+        let mut key = [0u8; KEY_LEN];
+        encode_nonce(b"the sample nonce", &mut key);
+        assert_eq!(&key, b"dGhlIHNhbXBsZSBub25jZQ==");
     }
 
     #[test]
@@ -265,7 +262,9 @@ mod tests {
         #[test]
         #[cfg_attr(miri, ignore)]
         fn every_nonce_makes_a_valid_key(nonce in any::<[u8; 16]>()) {
-            prop_assert!(is_valid_key(&encode_nonce(&nonce)));
+            let mut key = [0u8; KEY_LEN];
+            encode_nonce(&nonce, &mut key);
+            prop_assert!(is_valid_key(&key));
         }
     }
 }
