@@ -130,11 +130,13 @@ impl Utf8Validator {
     #[inline(never)]
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
         // Finish the character the previous chunk left open, one byte at a time.
-        let mut start = 0;
+        let mut rest = chunk;
         while self.need > 0 {
-            let Some(&byte) = chunk.get(start) else {
+            let start = chunk.len() - rest.len();
+            let [byte, after @ ..] = rest else {
                 return Ok(());
             };
+            let byte = *byte;
             // In `0x80 + raise_low ..= 0xBF - lower_high`: one wrapping subtraction moves the
             // low end to 0, so a single compare tests both ends.
             if byte.wrapping_sub(0x80 + self.raise_low) > 0x3F - self.raise_low - self.lower_high {
@@ -144,9 +146,9 @@ impl Utf8Validator {
                 need: self.need - 1,
                 ..Self::new()
             };
-            start += 1;
+            rest = after;
         }
-        let rest = chunk.get(start..).unwrap_or_default();
+        let start = chunk.len() - rest.len();
         let Err((at, error_len)) = whole_slice(rest) else {
             return Ok(());
         };
