@@ -7,6 +7,8 @@
 
 use httparse::Header;
 
+use super::server::{CONNECTION, UPGRADE, WEBSOCKET};
+
 /// The `tchar`s of RFC 7230 §3.2.6, one bit per ASCII byte (bit `b % 8` of byte `b / 8`):
 /// letters, digits and ``!#$%&'*+-.^_`|~``.
 const TCHARS: [u8; 16] = {
@@ -55,6 +57,16 @@ pub(crate) fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     match s.iter().position(|&b| b == sep) {
         Some(i) => (s.get(..i).unwrap_or_default(), s.get(i + 1..)),
         None => (s, None),
+    }
+}
+
+/// The `len` bytes of `s` from `at`, at compile time: a name or token cut from a head we write,
+/// so that it and the head share their bytes in flash.
+pub(crate) const fn cut(s: &'static str, at: usize, len: usize) -> &'static str {
+    let (piece, _) = s.as_bytes().split_at(at).1.split_at(len);
+    match core::str::from_utf8(piece) {
+        Ok(piece) => piece,
+        Err(_) => panic!("cut inside a character"),
     }
 }
 
@@ -131,13 +143,15 @@ pub(crate) fn every_listed(headers: &[Header<'_>], name: &str, f: fn(&[u8]) -> b
 
 /// `Upgrade` lists `websocket` (RFC 6455 §4.2.1), case-insensitively.
 pub(crate) fn upgrade_is_websocket(headers: &[Header<'_>]) -> bool {
-    !every_listed(headers, "upgrade", |t| !same_ignoring_case(t, b"websocket"))
+    !every_listed(headers, UPGRADE, |t| {
+        !same_ignoring_case(t, WEBSOCKET.as_bytes())
+    })
 }
 
 /// `Connection` lists `upgrade` (RFC 6455 §4.2.1), case-insensitively.
 pub(crate) fn connection_is_upgrade(headers: &[Header<'_>]) -> bool {
-    !every_listed(headers, "connection", |t| {
-        !same_ignoring_case(t, b"upgrade")
+    !every_listed(headers, CONNECTION, |t| {
+        !same_ignoring_case(t, UPGRADE.as_bytes())
     })
 }
 

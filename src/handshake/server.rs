@@ -16,7 +16,7 @@ use httparse::Header;
 use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension, Extensions};
 use super::headers::{
-    connection_is_upgrade, every_listed, header, is_token, one, single, upgrade_is_websocket,
+    connection_is_upgrade, cut, every_listed, header, is_token, one, single, upgrade_is_websocket,
     HeaderValues, NotSingle, Tokens,
 };
 use super::key::{is_valid_key, write_accept_key, ACCEPT_LEN, KEY_LEN};
@@ -24,6 +24,16 @@ use super::query::QueryPairs;
 use super::rejection::Rejection;
 use super::write::{check_headers, WriteError, Writer};
 use super::{Status, DEFAULT_MAX_HEAD_LEN};
+
+/// The start of the 101 (RFC 6455 §4.2.2), up to the accept value. The `Upgrade` and
+/// `Connection` checks of the request take their names and tokens from it (compared
+/// ignoring case), so those bytes are in flash once.
+const SWITCHING: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Accept: ";
+/// `Upgrade`, `websocket` and `Connection`, cut from [`SWITCHING`].
+pub(crate) const UPGRADE: &str = cut(SWITCHING, 34, 7);
+pub(crate) const WEBSOCKET: &str = cut(SWITCHING, 43, 9);
+pub(crate) const CONNECTION: &str = cut(SWITCHING, 54, 10);
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
 /// `Origin`; other clients may send anything, or nothing.
@@ -491,10 +501,7 @@ impl<'h, 'b> Request<'h, 'b> {
         }
         check_headers(accept.extra_headers)?;
         let mut w = Writer::new(out);
-        w.put(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-            Sec-WebSocket-Accept: ",
-        );
+        w.put(SWITCHING.as_bytes());
         if let Some(slot) = w.reserve::<ACCEPT_LEN>() {
             write_accept_key(self.key, slot);
         }
@@ -535,4 +542,22 @@ impl<'h, 'b> Request<'h, 'b> {
 /// ```
 pub fn write_rejection(err: HandshakeError, out: &mut [u8]) -> Result<usize, WriteError> {
     err.rejection().write(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cut_from_the_101() {
+        assert_eq!(
+            (UPGRADE, WEBSOCKET, CONNECTION),
+            ("Upgrade", "websocket", "Connection")
+        );
+        assert_eq!(
+            SWITCHING,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: "
+        );
+    }
 }
