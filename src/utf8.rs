@@ -152,11 +152,11 @@ impl Utf8Validator {
         let Err((at, error_len)) = whole_slice(rest) else {
             return Ok(());
         };
-        let tail = rest.get(at..).unwrap_or_default();
+        let tail = rest.get(at..);
         match (error_len, tail) {
             // A valid but unfinished sequence of 1 to 3 bytes ends the chunk: remember what
             // must follow it.
-            (None, [lead, continued @ ..]) => {
+            (None, Some(tail @ [lead, continued @ ..])) => {
                 let (raise_low, lower_high) = if continued.is_empty() {
                     second_byte_narrowing(*lead)
                 } else {
@@ -175,13 +175,13 @@ impl Utf8Validator {
             // `n` bytes form the longest valid prefix of a sequence; when the first of them is
             // a valid lead byte, the offending byte is the one after.
             (Some(n), _) => {
-                let lead_ok = matches!(tail.first(), Some(0xC2..=0xF4));
+                let lead_ok = matches!(tail.and_then(<[u8]>::first), Some(0xC2..=0xF4));
                 let bad = if lead_ok { at + n } else { at };
                 Err(Utf8Error::InvalidByte {
                     offset: start + bad,
                 })
             }
-            (None, []) => Ok(()),
+            (None, _) => Ok(()),
         }
     }
 
