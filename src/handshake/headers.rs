@@ -189,23 +189,25 @@ impl<'b> Iterator for HeaderValues<'_, 'b> {
 #[derive(Debug, Clone)]
 pub struct Tokens<'b, L> {
     values: L,
-    rest: &'b [u8],
+    /// The rest of the value being split, after a comma; `None` once it has no comma left.
+    rest: Option<&'b [u8]>,
 }
 
 impl<'b, L: Iterator<Item = &'b [u8]>> Tokens<'b, L> {
     /// The list elements of every value `values` yields.
     pub fn new(values: L) -> Self {
-        Self { values, rest: &[] }
+        Self { values, rest: None }
     }
 
     /// The next element as bytes, trimmed and non-empty.
     pub(crate) fn next_bytes(&mut self) -> Option<&'b [u8]> {
         loop {
-            while self.rest.is_empty() {
-                self.rest = self.values.next()?;
-            }
-            let (elem, rest) = split_once(self.rest, b',');
-            self.rest = rest.unwrap_or_default();
+            let line = match self.rest {
+                Some(rest) => rest,
+                None => self.values.next()?,
+            };
+            let (elem, rest) = split_once(line, b',');
+            self.rest = rest;
             let elem = trim(elem);
             if !elem.is_empty() {
                 return Some(elem);
@@ -285,6 +287,16 @@ mod tests {
         ];
         let t: [&str; 2] = ["keep-alive", "Upgrade"];
         assert!(Tokens::new(HeaderValues::new(&h, "connection")).eq(t));
+        // Empty lines, lines of commas and whitespace, a comma at either end of a line.
+        let lines: [&[u8]; 6] = [b"", b" , ,", b",a", b"", b"b ,", b"\t"];
+        let mut tokens = Tokens::new(lines.into_iter());
+        assert_eq!(tokens.next_bytes(), Some(&b"a"[..]));
+        assert_eq!(tokens.next_bytes(), Some(&b"b"[..]));
+        assert_eq!(tokens.next_bytes(), None);
+        assert_eq!(tokens.next_bytes(), None);
+        assert!(Tokens::new([&b" ,, "[..], b""].into_iter())
+            .next_bytes()
+            .is_none());
         assert!(has_token(&h, "Connection", "upgrade"));
         assert!(!has_token(&h, "Connection", "close"));
     }
