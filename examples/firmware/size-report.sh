@@ -31,7 +31,7 @@ TARGET_SERVER=10240
 FLASH_BUDGET_CLIENT=10716
 FLASH_BUDGET_SERVER=10700
 # The deflate client is measured, QEMU-checked and held to what it costs now.
-FLASH_BUDGET_DEFLATE=23504
+FLASH_BUDGET_DEFLATE=23500
 CONNECTION_BUDGET=256
 TARGET=thumbv7em-none-eabihf
 DIR=target/$TARGET/release
