@@ -130,35 +130,41 @@ impl Utf8Validator {
     #[inline(never)]
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
         // Finish the character the previous chunk left open, one byte at a time.
-        let mut start = 0;
+        let mut rest = chunk;
         while self.need > 0 {
-            let Some(&byte) = chunk.get(start) else {
+            let start = chunk.len() - rest.len();
+            let [byte, after @ ..] = rest else {
                 return Ok(());
             };
-            if byte < 0x80 + self.raise_low || byte > 0xBF - self.lower_high {
+            let byte = *byte;
+            // In `0x80 + raise_low ..= 0xBF - lower_high`: one wrapping subtraction moves the
+            // low end to 0, so a single compare tests both ends.
+            if byte.wrapping_sub(0x80 + self.raise_low) > 0x3F - self.raise_low - self.lower_high {
                 return Err(Utf8Error::InvalidByte { offset: start });
             }
             *self = Self {
                 need: self.need - 1,
                 ..Self::new()
             };
-            start += 1;
+            rest = after;
         }
-        let rest = chunk.get(start..).unwrap_or_default();
+        let start = chunk.len() - rest.len();
         let Err((at, error_len)) = whole_slice(rest) else {
             return Ok(());
         };
-        let tail = rest.get(at..).unwrap_or_default();
+        let tail = rest.get(at..);
         match (error_len, tail) {
             // A valid but unfinished sequence of 1 to 3 bytes ends the chunk: remember what
             // must follow it.
-            (None, [lead, continued @ ..]) => {
+            (None, Some(tail @ [lead, continued @ ..])) => {
                 let (raise_low, lower_high) = if continued.is_empty() {
                     second_byte_narrowing(*lead)
                 } else {
                     (0, 0)
                 };
-                let need = sequence_len(*lead).saturating_sub(tail.len());
+                // `tail` is shorter than its sequence (the whole-slice validator says it is
+                // unfinished), so this does not wrap.
+                let need = sequence_len(*lead).wrapping_sub(tail.len());
                 *self = Self {
                     need: need as u8,
                     raise_low,
@@ -169,13 +175,13 @@ impl Utf8Validator {
             // `n` bytes form the longest valid prefix of a sequence; when the first of them is
             // a valid lead byte, the offending byte is the one after.
             (Some(n), _) => {
-                let lead_ok = matches!(tail.first(), Some(0xC2..=0xF4));
+                let lead_ok = matches!(tail.and_then(<[u8]>::first), Some(0xC2..=0xF4));
                 let bad = if lead_ok { at + n } else { at };
                 Err(Utf8Error::InvalidByte {
                     offset: start + bad,
                 })
             }
-            (None, []) => Ok(()),
+            (None, _) => Ok(()),
         }
     }
 

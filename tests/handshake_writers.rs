@@ -405,3 +405,23 @@ fn policy_rejections_read_back_on_the_client() {
         );
     }
 }
+
+#[test]
+fn server_accept_into_every_short_buffer_says_how_much() {
+    // The accept value is written in place: a buffer that ends before, inside or right after
+    // it still gets the full count, and no prefix is reported as written.
+    let mut out = [0u8; 512];
+    let n = accept_with(&Accept::default(), &mut out).unwrap();
+    let full = out[..n].to_vec();
+    for len in 0..n {
+        let mut short = vec![0u8; len];
+        assert_eq!(
+            accept_with(&Accept::default(), &mut short),
+            Err(WriteError::BufferTooSmall { needed: n }),
+            "{len}"
+        );
+    }
+    let mut exact = vec![0u8; n];
+    assert_eq!(accept_with(&Accept::default(), &mut exact), Ok(n));
+    assert_eq!(exact, full);
+}

@@ -15,11 +15,21 @@ use httparse::Header;
 
 use super::extensions::{is_extension_list, valid_answer, Extensions};
 use super::headers::{
-    has_token, header, is_field_value, is_token, one, single, HeaderValues, Tokens,
+    cut, has_token, header, is_field_value, is_token, one, single, HeaderValues, Tokens,
 };
-use super::key::{accept_key, encode_nonce, ACCEPT_LEN};
+use super::key::{accept_key, encode_nonce, ACCEPT_LEN, KEY_LEN};
 use super::write::{check_headers, WriteError, Writer};
 use super::Status;
+
+/// The fixed lines of the request, from the CRLF that ends `Host` to the key's value. The
+/// checks of the 101's `Upgrade` and `Connection` take their names and tokens from it (compared
+/// ignoring case), so those bytes are in flash once.
+const UPGRADE_LINES: &str = "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ";
+/// `Upgrade`, `websocket` and `Connection`, cut from [`UPGRADE_LINES`].
+const UPGRADE: &str = cut(UPGRADE_LINES, 2, 7);
+const WEBSOCKET: &str = cut(UPGRADE_LINES, 11, 9);
+const CONNECTION: &str = cut(UPGRADE_LINES, 22, 10);
 
 /// What to ask for in the upgrade request. Start from [`ClientRequest::new`].
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +99,8 @@ impl<'a> ClientRequest<'a> {
         }
         check_headers(self.extra_headers)?;
 
-        let key = encode_nonce(nonce);
+        let mut key = [0u8; KEY_LEN];
+        encode_nonce(nonce, &mut key);
 
         let mut w = Writer::new(out);
         w.put(b"GET ");
@@ -106,10 +117,7 @@ impl<'a> ClientRequest<'a> {
         }
         // The key is the last fixed line, and each optional line starts with the CRLF that
         // ends the one before: a request without them ends with one write of CRLF CRLF.
-        w.put(
-            b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-            Sec-WebSocket-Key: ",
-        );
+        w.put(UPGRADE_LINES.as_bytes());
         w.put(&key);
         if let Some(o) = self.origin {
             w.put(b"\r\nOrigin: ");
@@ -358,7 +366,7 @@ impl<'h, 'b> Response<'h, 'b> {
         if self.header("transfer-encoding").is_some() {
             return None;
         }
-        decimal(single(self.headers, "content-length").ok()??)
+        decimal(single(self.headers, "content-length").ok()?)
     }
 
     /// The start of a refusal's body: the bytes after the head that are already in the input
@@ -414,13 +422,13 @@ impl<'h, 'b> Response<'h, 'b> {
             return Err(ResponseError::Malformed);
         }
         let h = self.headers;
-        if !has_token(h, "upgrade", "websocket") {
+        if !has_token(h, UPGRADE, WEBSOCKET) {
             return Err(ResponseError::Upgrade);
         }
-        if !has_token(h, "connection", "upgrade") {
+        if !has_token(h, CONNECTION, UPGRADE) {
             return Err(ResponseError::Connection);
         }
-        let accept = single(h, "sec-websocket-accept").ok().flatten();
+        let accept = single(h, "sec-websocket-accept").ok();
         if !accept.is_some_and(|a| same_bytes(a, &expected.accept)) {
             return Err(ResponseError::Accept);
         }
@@ -517,5 +525,23 @@ impl<'h, 'b> Accepted<'h, 'b> {
     /// The extensions the server accepted, with their parameters, in the order to apply them.
     pub fn extensions(&self) -> Extensions<'b, HeaderValues<'h, 'b>> {
         Extensions::new(HeaderValues::new(self.headers, "sec-websocket-extensions"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cut_from_the_request() {
+        assert_eq!(
+            (UPGRADE, WEBSOCKET, CONNECTION),
+            ("Upgrade", "websocket", "Connection")
+        );
+        assert_eq!(
+            UPGRADE_LINES,
+            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: "
+        );
     }
 }

@@ -185,7 +185,7 @@ fn is_b64token(s: &[u8]) -> bool {
 /// The `Authorization` header of `headers`: `None` when it is missing, repeated (which one would
 /// count?), or not a scheme and credentials.
 pub(crate) fn authorization<'b>(headers: &[Header<'b>]) -> Option<Authorization<'b>> {
-    Authorization::parse(single(headers, "authorization").ok()??)
+    Authorization::parse(single(headers, "authorization").ok()?)
 }
 
 #[cfg(test)]

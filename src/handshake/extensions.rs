@@ -110,7 +110,7 @@ impl<'b> Extension<'b> {
     #[must_use]
     pub fn params(&self) -> ExtensionParams<'b> {
         ExtensionParams {
-            rest: self.params.as_bytes(),
+            rest: Some(self.params.as_bytes()),
         }
     }
 }
@@ -118,7 +118,8 @@ impl<'b> Extension<'b> {
 /// The parameters of one [`Extension`].
 #[derive(Debug, Clone)]
 pub struct ExtensionParams<'b> {
-    rest: &'b [u8],
+    /// What follows the last `;` taken, `None` once there is none.
+    rest: Option<&'b [u8]>,
 }
 
 impl<'b> Iterator for ExtensionParams<'b> {
@@ -126,11 +127,8 @@ impl<'b> Iterator for ExtensionParams<'b> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if self.rest.is_empty() {
-                return None;
-            }
-            let (param, rest) = split_once(self.rest, b';');
-            self.rest = rest.unwrap_or_default();
+            let (param, rest) = split_once(self.rest?, b';');
+            self.rest = rest;
             let (name, value) = split_once(trim(param), b'=');
             let name = trim(name);
             if !name.is_empty() {

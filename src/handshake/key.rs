@@ -29,15 +29,33 @@ pub const ACCEPT_LEN: usize = 28;
 #[inline(always)]
 pub fn accept_key(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
     let mut out = [0u8; ACCEPT_LEN];
-    encode(&key_digest(key), &mut out);
+    write_accept_key(key, &mut out);
     out
 }
 
-/// The SHA-1 of the key followed by [`GUID`]. Out of line, so that in every caller `update`
-/// is inlined with its length, 60, a constant: one block that is only buffered, never
-/// processed, so its block loop and its call of the compression function fold away.
+/// [`accept_key`] written into `out`, such as the place in a response it goes: no copy of it
+/// on the stack to move there.
+#[inline(always)]
+pub(crate) fn write_accept_key(key: &[u8; KEY_LEN], out: &mut [u8; ACCEPT_LEN]) {
+    // Big-endian words of the digest to bytes: aligned word stores, a byte swap each.
+    let mut digest = [0u8; 20];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(key_digest(key)) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    encode(&digest, out);
+}
+
+/// The SHA-1 of the key followed by [`GUID`], as its five big-endian words. Out of line, so
+/// that in every caller `update` is inlined with its length, 60, a constant: one block that is
+/// only buffered, never processed, so its block loop and its call of the compression function
+/// fold away.
+///
+/// Words, not `Digest::bytes()`'s `[u8; 20]`: read back as big-endian words, those bytes fold
+/// into the hash state they were cut from, so the five words are returned as they are, where
+/// the twenty bytes were twenty shifts and byte stores (on thumbv7em, which the caller's byte
+/// swap and word store per word undercut).
 #[inline(never)]
-fn key_digest(key: &[u8; KEY_LEN]) -> [u8; 20] {
+fn key_digest(key: &[u8; KEY_LEN]) -> [u32; 5] {
     // One `update` of the whole message: two of them kept `update` out of line with its
     // buffering and block loop. `new` and `update` rather than `from`, which returns the
     // 96-byte state by value and links a `__aeabi_memcpy8` (156 bytes) for the move.
@@ -47,14 +65,15 @@ fn key_digest(key: &[u8; KEY_LEN]) -> [u8; 20] {
     g.copy_from_slice(GUID);
     let mut sha1 = sha1_smol::Sha1::new();
     sha1.update(&message);
-    sha1.digest().bytes()
+    let digest = sha1.digest().bytes();
+    let word =
+        |i: usize| u32::from_be_bytes([digest[i], digest[i + 1], digest[i + 2], digest[i + 3]]);
+    [word(0), word(4), word(8), word(12), word(16)]
 }
 
 /// The `Sec-WebSocket-Key` value for a 16-byte nonce (RFC 6455 §4.1): its base64.
-pub(crate) fn encode_nonce(nonce: &[u8; 16]) -> [u8; KEY_LEN] {
-    let mut key = [0u8; KEY_LEN];
-    encode(nonce, &mut key);
-    key
+pub(crate) fn encode_nonce(nonce: &[u8; 16], key: &mut [u8; KEY_LEN]) {
+    encode(nonce, key);
 }
 
 /// Padded base64 of `input` into `out`, which the callers size to exactly
@@ -107,10 +126,9 @@ mod tests {
             &accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
-        assert_eq!(
-            &encode_nonce(b"the sample nonce"),
-            b"dGhlIHNhbXBsZSBub25jZQ=="
-        );
+        let mut key = [0u8; KEY_LEN];
+        encode_nonce(b"the sample nonce", &mut key);
+        assert_eq!(&key, b"dGhlIHNhbXBsZSBub25jZQ==");
     }
 
     #[test]
@@ -244,7 +262,9 @@ mod tests {
         #[test]
         #[cfg_attr(miri, ignore)]
         fn every_nonce_makes_a_valid_key(nonce in any::<[u8; 16]>()) {
-            prop_assert!(is_valid_key(&encode_nonce(&nonce)));
+            let mut key = [0u8; KEY_LEN];
+            encode_nonce(&nonce, &mut key);
+            prop_assert!(is_valid_key(&key));
         }
     }
 }

@@ -16,14 +16,24 @@ use httparse::Header;
 use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension, Extensions};
 use super::headers::{
-    connection_is_upgrade, every_listed, header, is_token, one, single, upgrade_is_websocket,
-    HeaderValues, Tokens,
+    connection_is_upgrade, cut, every_listed, header, is_token, one, single, upgrade_is_websocket,
+    HeaderValues, NotSingle, Tokens,
 };
-use super::key::{accept_key, is_valid_key, KEY_LEN};
+use super::key::{is_valid_key, write_accept_key, ACCEPT_LEN, KEY_LEN};
 use super::query::QueryPairs;
 use super::rejection::Rejection;
 use super::write::{check_headers, WriteError, Writer};
 use super::{Status, DEFAULT_MAX_HEAD_LEN};
+
+/// The start of the 101 (RFC 6455 §4.2.2), up to the accept value. The `Upgrade` and
+/// `Connection` checks of the request take their names and tokens from it (compared
+/// ignoring case), so those bytes are in flash once.
+const SWITCHING: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Accept: ";
+/// `Upgrade`, `websocket` and `Connection`, cut from [`SWITCHING`].
+pub(crate) const UPGRADE: &str = cut(SWITCHING, 34, 7);
+pub(crate) const WEBSOCKET: &str = cut(SWITCHING, 43, 9);
+pub(crate) const CONNECTION: &str = cut(SWITCHING, 54, 10);
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
 /// `Origin`; other clients may send anything, or nothing.
@@ -252,27 +262,23 @@ pub fn parse_request<'h, 'b>(
     if req.version != Some(1) {
         return Err(HandshakeError::HttpVersion);
     }
-    let host = match single(headers, "host") {
-        Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::Host)?,
-        _ => return Err(HandshakeError::Host),
-    };
+    let host = single(headers, "host").map_err(|_| HandshakeError::Host)?;
+    let host = core::str::from_utf8(host).map_err(|_| HandshakeError::Host)?;
     if !upgrade_is_websocket(headers) {
         return Err(HandshakeError::Upgrade);
     }
     if !connection_is_upgrade(headers) {
         return Err(HandshakeError::Connection);
     }
-    let key = single(headers, "sec-websocket-key")
-        .map_err(|()| HandshakeError::DuplicateKey)?
-        .ok_or(HandshakeError::Key)?;
+    let key = single(headers, "sec-websocket-key").map_err(|e| match e {
+        NotSingle::Missing => HandshakeError::Key,
+        NotSingle::Repeated => HandshakeError::DuplicateKey,
+    })?;
     let key = match <&[u8; KEY_LEN]>::try_from(key) {
         Ok(key) if is_valid_key(key) => key,
         _ => return Err(HandshakeError::Key),
     };
-    if !matches!(
-        single(headers, "sec-websocket-version"),
-        Ok(Some([b'1', b'3']))
-    ) {
+    if !matches!(single(headers, "sec-websocket-version"), Ok([b'1', b'3'])) {
         return Err(HandshakeError::Version);
     }
     if !every_listed(headers, "sec-websocket-protocol", is_token) {
@@ -282,9 +288,9 @@ pub fn parse_request<'h, 'b>(
         return Err(HandshakeError::Extensions);
     }
     let origin = match single(headers, "origin") {
-        Ok(None) => None,
-        Ok(Some(o)) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
-        Err(()) => return Err(HandshakeError::Origin),
+        Err(NotSingle::Missing) => None,
+        Ok(o) => Some(core::str::from_utf8(o).map_err(|_| HandshakeError::Origin)?),
+        Err(NotSingle::Repeated) => return Err(HandshakeError::Origin),
     };
     let allowed = match opts.origin {
         OriginPolicy::Any => true,
@@ -495,11 +501,10 @@ impl<'h, 'b> Request<'h, 'b> {
         }
         check_headers(accept.extra_headers)?;
         let mut w = Writer::new(out);
-        w.put(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-            Sec-WebSocket-Accept: ",
-        );
-        w.put(&accept_key(self.key));
+        w.put(SWITCHING.as_bytes());
+        if let Some(slot) = w.reserve::<ACCEPT_LEN>() {
+            write_accept_key(self.key, slot);
+        }
         // Each optional line starts with the CRLF that ends the one before, so a response
         // without them ends with a single write of CRLF CRLF.
         if let Some(p) = accept.subprotocol {
@@ -537,4 +542,22 @@ impl<'h, 'b> Request<'h, 'b> {
 /// ```
 pub fn write_rejection(err: HandshakeError, out: &mut [u8]) -> Result<usize, WriteError> {
     err.rejection().write(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cut_from_the_101() {
+        assert_eq!(
+            (UPGRADE, WEBSOCKET, CONNECTION),
+            ("Upgrade", "websocket", "Connection")
+        );
+        assert_eq!(
+            SWITCHING,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: "
+        );
+    }
 }

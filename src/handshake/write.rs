@@ -81,6 +81,14 @@ impl<'o> Writer<'o> {
         self.pos = end;
     }
 
+    /// The next `N` bytes of the output, for the caller to write in place: `None` when they do
+    /// not fit, but counted either way, as [`put`](Self::put) counts.
+    pub(crate) fn reserve<const N: usize>(&mut self) -> Option<&mut [u8; N]> {
+        let start = self.pos;
+        self.pos = start.saturating_add(N);
+        self.buf.get_mut(start..)?.first_chunk_mut()
+    }
+
     /// Writes `n` in decimal ASCII. A `u32`, not a `usize`: what we write (statuses, ports,
     /// bounded lengths, `Retry-After`) fits, and on 64-bit targets as on 16-bit ones the division
     /// stays a 32-bit one.
