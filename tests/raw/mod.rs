@@ -5,25 +5,14 @@
 use std::io::Read;
 use std::net::TcpStream;
 
+#[path = "../util/mod.rs"]
+mod util;
+
 /// A masked client frame with first byte `first` (FIN, RSV bits, opcode), the length in its
-/// minimal form.
+/// minimal form: `util::frame` with a fixed key.
 pub fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
+    let (fin, rsv, opcode) = (first & 0x80 != 0, (first >> 4) & 0x7, first & 0x0f);
+    util::frame(fin, rsv, opcode, Some([0x11, 0x22, 0x33, 0x44]), payload)
 }
 
 /// Reads one server frame, which must be unmasked: (first byte, payload).
