@@ -7,8 +7,6 @@
 
 use httparse::Header;
 
-use super::server::{CONNECTION, UPGRADE, WEBSOCKET};
-
 /// The `tchar`s of RFC 7230 §3.2.6, one bit per ASCII byte (bit `b % 8` of byte `b / 8`):
 /// letters, digits and ``!#$%&'*+-.^_`|~``.
 const TCHARS: [u8; 16] = {
@@ -139,20 +137,6 @@ fn every_listed_with(
 #[inline(never)]
 pub(crate) fn every_listed(headers: &[Header<'_>], name: &str, f: fn(&[u8]) -> bool) -> bool {
     Tokens::new(HeaderValues::new(headers, name)).all_bytes(f)
-}
-
-/// `Upgrade` lists `websocket` (RFC 6455 §4.2.1), case-insensitively.
-pub(crate) fn upgrade_is_websocket(headers: &[Header<'_>]) -> bool {
-    !every_listed(headers, UPGRADE, |t| {
-        !same_ignoring_case(t, WEBSOCKET.as_bytes())
-    })
-}
-
-/// `Connection` lists `upgrade` (RFC 6455 §4.2.1), case-insensitively.
-pub(crate) fn connection_is_upgrade(headers: &[Header<'_>]) -> bool {
-    !every_listed(headers, CONNECTION, |t| {
-        !same_ignoring_case(t, UPGRADE.as_bytes())
-    })
 }
 
 /// The values of every header line named `name` (case-insensitive), in order.

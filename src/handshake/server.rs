@@ -16,8 +16,8 @@ use httparse::Header;
 use super::credentials::{authorization, Authorization, Cookies};
 use super::extensions::{is_extension_list, valid_answer, valid_extension, Extensions};
 use super::headers::{
-    connection_is_upgrade, cut, every_listed, header, is_token, one, single, upgrade_is_websocket,
-    HeaderValues, NotSingle, Tokens,
+    cut, every_listed, header, is_token, one, same_ignoring_case, single, HeaderValues, NotSingle,
+    Tokens,
 };
 use super::key::{is_valid_key, write_accept_key, ACCEPT_LEN, KEY_LEN};
 use super::query::QueryPairs;
@@ -31,9 +31,23 @@ use super::{Status, DEFAULT_MAX_HEAD_LEN};
 const SWITCHING: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
     Connection: Upgrade\r\nSec-WebSocket-Accept: ";
 /// `Upgrade`, `websocket` and `Connection`, cut from [`SWITCHING`].
-pub(crate) const UPGRADE: &str = cut(SWITCHING, 34, 7);
-pub(crate) const WEBSOCKET: &str = cut(SWITCHING, 43, 9);
-pub(crate) const CONNECTION: &str = cut(SWITCHING, 54, 10);
+const UPGRADE: &str = cut(SWITCHING, 34, 7);
+const WEBSOCKET: &str = cut(SWITCHING, 43, 9);
+const CONNECTION: &str = cut(SWITCHING, 54, 10);
+
+/// `Upgrade` lists `websocket` (RFC 6455 §4.2.1), case-insensitively.
+fn upgrade_is_websocket(headers: &[Header<'_>]) -> bool {
+    !every_listed(headers, UPGRADE, |t| {
+        !same_ignoring_case(t, WEBSOCKET.as_bytes())
+    })
+}
+
+/// `Connection` lists `upgrade` (RFC 6455 §4.2.1), case-insensitively.
+fn connection_is_upgrade(headers: &[Header<'_>]) -> bool {
+    !every_listed(headers, CONNECTION, |t| {
+        !same_ignoring_case(t, UPGRADE.as_bytes())
+    })
+}
 
 /// Which `Origin` header values the server accepts (RFC 6455 §10.2). Browsers always send
 /// `Origin`; other clients may send anything, or nothing.
