@@ -231,15 +231,20 @@ impl Lifecycle {
 
     /// A ping arrived: while open, its pong is owed, in place of an older pong or of a
     /// keepalive ping (the peer's ping shows it is alive).
+    // Out of line: inlined into `receive` it took 4 bytes more on the client path and 36 more
+    // on the deflate client (4 fewer on the server).
+    #[inline(never)]
     pub(super) fn ping_received(&mut self, payload: &[u8]) {
         if matches!(self.phase, Phase::Open { .. }) {
-            // Parsing bounded a control payload to 125 bytes, so it always fits.
-            self.control = ControlPayload::from_slice(payload)
-                .ok()
-                .map(|payload| OwedControl {
-                    opcode: Opcode::Pong,
-                    payload,
-                });
+            // Parsing bounded a control payload to 125 bytes, so it always fits. Built in
+            // place: a payload built first was copied twice, into it and then here.
+            let owed = self.control.insert(OwedControl {
+                opcode: Opcode::Pong,
+                payload: ControlPayload::new(),
+            });
+            if owed.payload.extend_from_slice(payload).is_err() {
+                self.control = None;
+            }
         }
     }
 
