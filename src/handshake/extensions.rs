@@ -85,7 +85,9 @@ impl<'b, L: Iterator<Item = &'b [u8]>> Iterator for Extensions<'b, L> {
     }
 }
 
-/// Bytes known to be ASCII (split from a `&str` at ASCII bytes) as `&str`.
+/// Bytes known to be ASCII (split from a `&str` at ASCII bytes) as `&str`. Out of line: the
+/// four callers (an extension's name and parameters, a parameter's name and value) share it.
+#[inline(never)]
 fn as_str(b: &[u8]) -> &str {
     core::str::from_utf8(b).unwrap_or_default()
 }
