@@ -129,6 +129,8 @@ pub struct ExtensionParams<'b> {
 impl<'b> Iterator for ExtensionParams<'b> {
     type Item = (&'b str, Option<&'b str>);
 
+    // `#[inline]`: a hint that inlining it pays (12 bytes on the deflate client's path).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let (param, rest) = split_once(self.rest?, b';');
