@@ -58,6 +58,9 @@ fn client_response_errors() {
             ResponseError::Accept,
         ),
         (response_with_line(proto, "Sec-WebSocket-Protocol: other"), ResponseError::Subprotocol),
+        // A line that lists nothing is an answer too, and not one we offered.
+        (response_with_line(proto, "Sec-WebSocket-Protocol: "), ResponseError::Subprotocol),
+        (response_with_line(proto, "Sec-WebSocket-Protocol: ,"), ResponseError::Subprotocol),
         (response_with_line(proto, "Sec-WebSocket-Protocol: CHAT"), ResponseError::Subprotocol),
         (
             response_with_line(proto, "Sec-WebSocket-Protocol: chat, superchat"),
@@ -104,6 +107,19 @@ fn client_response_errors() {
     assert_eq!(
         resp.validate(&expected).err(),
         Some(ResponseError::Extensions)
+    );
+    // Nor may a line that lists nothing answer a client that offered nothing.
+    let empty_proto = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+        Sec-WebSocket-Protocol: \r\n\r\n";
+    let mut headers = [EMPTY_HEADER; 16];
+    let (resp, _) = parse_response(empty_proto, &mut headers, 4096)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(
+        resp.validate(&expected).err(),
+        Some(ResponseError::Subprotocol)
     );
     // Limits.
     let mut headers = [EMPTY_HEADER; 16];

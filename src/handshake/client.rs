@@ -15,7 +15,8 @@ use httparse::Header;
 
 use super::extensions::{is_extension_list, valid_answer, Extensions};
 use super::headers::{
-    cut, has_token, header, is_field_value, is_token, one, single, HeaderValues, Tokens,
+    cut, has_token, header, is_field_value, is_token, one, only, same_ignoring_case, HeaderValues,
+    Tokens,
 };
 use super::key::{accept_key, encode_nonce, ACCEPT_LEN, KEY_LEN};
 use super::write::{check_headers, WriteError, Writer};
@@ -366,7 +367,7 @@ impl<'h, 'b> Response<'h, 'b> {
         if self.header("transfer-encoding").is_some() {
             return None;
         }
-        decimal(single(self.headers, "content-length").ok()?)
+        decimal(only(self.headers, "content-length")?)
     }
 
     /// The start of a refusal's body: the bytes after the head that are already in the input
@@ -428,15 +429,20 @@ impl<'h, 'b> Response<'h, 'b> {
         if !has_token(h, CONNECTION, UPGRADE) {
             return Err(ResponseError::Connection);
         }
-        let accept = single(h, "sec-websocket-accept").ok();
+        let accept = only(h, "sec-websocket-accept");
         if !accept.is_some_and(|a| same_bytes(a, &expected.accept)) {
             return Err(ResponseError::Accept);
         }
         let lines = HeaderValues::new(h, "sec-websocket-protocol");
-        let subprotocol = match (lines.clone().next(), expected.subprotocols) {
-            (None, _) => None,
-            (Some(_), []) => return Err(ResponseError::Subprotocol),
-            (Some(_), offered) => {
+        // Whether any line answers, even an empty one: a walk of the names, with no list
+        // iterator built for a client that offered nothing.
+        let answered = h
+            .iter()
+            .any(|l| same_ignoring_case(l.name.as_bytes(), b"sec-websocket-protocol"));
+        let subprotocol = match (answered, expected.subprotocols) {
+            (false, _) => None,
+            (true, []) => return Err(ResponseError::Subprotocol),
+            (true, offered) => {
                 let mut tokens = Tokens::new(lines);
                 match (tokens.next_bytes(), tokens.next_bytes()) {
                     (Some(p), None) if offered.iter().any(|o| same_bytes(o.as_bytes(), p)) => {
@@ -495,7 +501,9 @@ fn decimal(s: &[u8]) -> Option<u64> {
 /// Whether `a` and `b` hold the same bytes, in a plain loop: `==` on byte slices links a
 /// library `memcmp` (116 bytes on thumbv7em), and the client's two byte comparisons (the accept
 /// value, the chosen subprotocol) are all that would use it. The accept value is no secret (it
-/// is computed from the key on the wire), so this need not be constant-time.
+/// is computed from the key on the wire), so this need not be constant-time. Out of line: a
+/// client that offers subprotocols compares twice.
+#[inline(never)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }

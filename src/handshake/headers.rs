@@ -98,6 +98,16 @@ pub(crate) fn single<'b>(headers: &[Header<'b>], name: &str) -> Result<&'b [u8],
     }
 }
 
+/// The value of the header `name` when exactly one line has it, trimmed: [`single`] for a
+/// caller that need not know why there is none (the client).
+pub(crate) fn only<'b>(headers: &[Header<'b>], name: &str) -> Option<&'b [u8]> {
+    let mut lines = headers
+        .iter()
+        .filter(|h| same_ignoring_case(h.name.as_bytes(), name.as_bytes()));
+    let first = lines.next()?;
+    lines.next().is_none().then(|| trim(first.value))
+}
+
 /// ASCII case-insensitive equality, out of line: every header name and token lookup shares
 /// one copy.
 #[inline(never)]
