@@ -217,8 +217,11 @@ fn xor_repeated(key: [u8; 4], buf: &mut [u8]) {
         bytes.copy_from_slice(chunk);
         chunk.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ word_key).to_ne_bytes());
     }
-    for (byte, k) in words.into_remainder().iter_mut().zip(&key) {
-        *byte ^= k;
+    // The last 0 to 3 bytes take the key's bytes in order, from a register.
+    let mut k = u32::from_le_bytes(key);
+    for byte in words.into_remainder() {
+        *byte ^= k as u8;
+        k >>= 8;
     }
 }
 
