@@ -89,38 +89,22 @@ fn client_response_errors() {
     let (_, expected) = ClientRequest::new("a", "/")
         .write(&NONCE, &mut out)
         .unwrap();
-    let mut headers = [EMPTY_HEADER; 16];
-    let (resp, _) = parse_response(RESPONSE, &mut headers, 4096)
-        .unwrap()
-        .complete()
-        .unwrap();
-    assert_eq!(
-        resp.validate(&expected).err(),
-        Some(ResponseError::Subprotocol)
-    );
+    let validated = |response: &[u8]| {
+        let mut headers = [EMPTY_HEADER; 16];
+        let (resp, _) = parse_response(response, &mut headers, 4096)
+            .unwrap()
+            .complete()
+            .unwrap();
+        resp.validate(&expected).err()
+    };
+    assert_eq!(validated(RESPONSE), Some(ResponseError::Subprotocol));
     let no_proto = response_with_line(proto, "");
-    let mut headers = [EMPTY_HEADER; 16];
-    let (resp, _) = parse_response(&no_proto, &mut headers, 4096)
-        .unwrap()
-        .complete()
-        .unwrap();
-    assert_eq!(
-        resp.validate(&expected).err(),
-        Some(ResponseError::Extensions)
-    );
+    assert_eq!(validated(&no_proto), Some(ResponseError::Extensions));
     // Nor may a line that lists nothing answer a client that offered nothing.
     let empty_proto = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
         Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
         Sec-WebSocket-Protocol: \r\n\r\n";
-    let mut headers = [EMPTY_HEADER; 16];
-    let (resp, _) = parse_response(empty_proto, &mut headers, 4096)
-        .unwrap()
-        .complete()
-        .unwrap();
-    assert_eq!(
-        resp.validate(&expected).err(),
-        Some(ResponseError::Subprotocol)
-    );
+    assert_eq!(validated(empty_proto), Some(ResponseError::Subprotocol));
     // Limits.
     let mut headers = [EMPTY_HEADER; 16];
     assert_eq!(
