@@ -208,7 +208,9 @@ const ALIGN_FROM: usize = 256;
 /// XORs `buf` with `key` repeated, `key[0]` on `buf[0]`: a 32-bit word at a time, then single
 /// bytes. On microcontrollers this is small and as fast as the bus allows.
 #[cfg(not(target_pointer_width = "64"))]
-#[inline]
+// A hint on hosted targets only: on bare metal the compiler keeps one copy for a server's
+// control and data frames (32 bytes).
+#[cfg_attr(not(target_os = "none"), inline)]
 fn xor_repeated(key: [u8; 4], buf: &mut [u8]) {
     let word_key = u32::from_ne_bytes(key);
     let mut words = buf.chunks_exact_mut(4);
