@@ -89,13 +89,18 @@ const fn sequence_len(lead: u8) -> usize {
 /// How much the range of the byte after a valid lead byte is narrower than `80..=BF`, at the
 /// low end and at the high end.
 const fn second_byte_narrowing(lead: u8) -> (u8, u8) {
-    match lead {
-        0xE0 => (0x20, 0), // A0..=BF
-        0xED => (0, 0x20), // 80..=9F
-        0xF0 => (0x10, 0), // 90..=BF
-        0xF4 => (0, 0x30), // 80..=8F
-        _ => (0, 0),
-    }
+    // E0: A0..=BF, F0: 90..=BF; ED: 80..=9F, F4: 80..=8F.
+    let raise_low = match lead {
+        0xE0 => 0x20,
+        0xF0 => 0x10,
+        _ => 0,
+    };
+    let lower_high = match lead {
+        0xED => 0x20,
+        0xF4 => 0x30,
+        _ => 0,
+    };
+    (raise_low, lower_high)
 }
 
 /// Validates `bytes` as a whole: `Err((valid_up_to, error_len))` as `core::str::Utf8Error`
