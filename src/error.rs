@@ -30,19 +30,21 @@ pub enum ProtocolError {
     UnexpectedContinuation,
     /// A new text or binary frame while a fragmented message is still open (§5.4).
     ExpectedContinuation,
-    /// A text message or close reason that is not valid UTF-8 (§8.1).
-    InvalidUtf8,
     /// A close frame whose payload is one byte long (§5.5.1).
     InvalidClosePayload,
     /// A close frame carrying a code that may not be sent on the wire (§7.4).
     InvalidCloseCode,
+    /// A frame after the peer's own close frame (§5.5.1).
+    FrameAfterClose,
+    // The three with close codes of their own (1007, 1009) come last, together: `close_code`
+    // is then one compare for the rest (8 bytes of the server's flash).
+    /// A text message or close reason that is not valid UTF-8 (§8.1).
+    InvalidUtf8,
     /// A frame whose payload exceeds [`Config::max_frame_size`](crate::Config::max_frame_size).
     FrameTooBig,
     /// A message whose payload exceeds [`Config::max_message_size`](crate::Config::max_message_size),
     /// or does not fit the reassembly buffer.
     MessageTooBig,
-    /// A frame after the peer's own close frame (§5.5.1).
-    FrameAfterClose,
 }
 
 impl ProtocolError {
