@@ -42,12 +42,20 @@ fn extension_name(elem: &[u8]) -> &[u8] {
 /// `extension-param = token [ "=" (token | quoted-string) ]`. A quoted-string must be a plain
 /// token in quotes (§9.1: its unescaped value must be a token); backslash escapes are refused.
 pub(crate) fn valid_extension(elem: &[u8]) -> bool {
-    // The extension's name (part 0, which takes no value), then its parameters: each a
-    // token, a parameter with an optional `= value`.
-    elem.split(|&b| b == b';').enumerate().all(|(i, part)| {
+    // The extension's name (the first part, which takes no value), then its parameters: each
+    // a token, a parameter with an optional `= value`.
+    let mut parts = Some(elem);
+    let mut name = true;
+    while let Some(rest) = parts {
+        let (part, next) = split_once(rest, b';');
         let (key, value) = split_once(part, b'=');
-        is_token(trim(key)) && value.is_none_or(|v| i > 0 && is_token(unquote(trim(v))))
-    })
+        if !is_token(trim(key)) || value.is_some_and(|v| name || !is_token(unquote(trim(v)))) {
+            return false;
+        }
+        name = false;
+        parts = next;
+    }
+    true
 }
 
 /// `"value"` → `value`; anything else unchanged.
@@ -148,6 +156,24 @@ impl<'b> Iterator for ExtensionParams<'b> {
 mod tests {
     use super::*;
 
+    /// The grammar as written: the `;` parts, a token each, a `= value` on any but the first.
+    fn reference(elem: &[u8]) -> bool {
+        elem.split(|&b| b == b';').enumerate().all(|(i, part)| {
+            let (key, value) = split_once(part, b'=');
+            is_token(trim(key)) && value.is_none_or(|v| i > 0 && is_token(unquote(trim(v))))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn extension_check_matches_the_grammar(
+            elem in proptest::collection::vec(proptest::sample::select(&b"ab;= \"\t,"[..]), 0..12)
+        ) {
+            proptest::prop_assert_eq!(valid_extension(&elem), reference(&elem));
+        }
+    }
+
     #[test]
     fn extension_grammar() {
         let ok = [
@@ -168,6 +194,8 @@ mod tests {
             "a;b=\"\\x\"",
             "a b",
             "a;b=c d",
+            "a=1",
+            "a=\"b\"; c",
             "é",
         ];
         for s in bad {
