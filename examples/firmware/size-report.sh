@@ -26,12 +26,12 @@ cd "$(dirname "$0")"
 # base64ct's encoder 0.5).
 TARGET_CLIENT=10240
 TARGET_SERVER=10240
-# What the paths must not grow past until they are within the targets: what they measure
+# What the paths must not grow past, within the targets: what they measure
 # now. Lower these with every cut; the step fails when a path grows.
-FLASH_BUDGET_CLIENT=10080
-FLASH_BUDGET_SERVER=10264
+FLASH_BUDGET_CLIENT=10044
+FLASH_BUDGET_SERVER=10216
 # The deflate client is measured, QEMU-checked and held to what it costs now.
-FLASH_BUDGET_DEFLATE=22940
+FLASH_BUDGET_DEFLATE=22892
 CONNECTION_BUDGET=256
 TARGET=thumbv7em-none-eabihf
 DIR=target/$TARGET/release
