@@ -47,11 +47,11 @@ pub fn copy_masked(key: [u8; 4], offset: usize, src: &[u8], dst: &mut [u8]) {
 
 /// XORs `buf` with `key` repeated, `key[0]` on `buf[0]`.
 ///
-/// On 64-bit targets: from [`ALIGN_FROM`] bytes on, the few bytes before the first 16-byte-
+/// On 64-bit targets: from [`ALIGN_FROM`] bytes on, the few bytes before the first 32-byte-
 /// aligned address first ([`xor_aligned`]); then blocks of [`BLOCK`] bytes, each XORed as
 /// 8-byte words with the key repeated across a word, a loop the compiler turns into vector
-/// loads, XORs and stores (SSE2 on x86_64, NEON on aarch64); then 8-byte words, then single
-/// bytes. Each step but the first has a length that is a multiple of 4, so the key stays lined
+/// loads, XORs and stores (AVX2 or SSE2 on x86_64, chosen at run time from [`ALIGN_FROM`] bytes
+/// on by [`widest`]; NEON on aarch64); then 8-byte words, then single bytes. Each step but the first has a length that is a multiple of 4, so the key stays lined
 /// up; after the first, the key is turned by its length.
 #[cfg(target_pointer_width = "64")]
 #[inline]
@@ -63,15 +63,18 @@ fn xor_repeated(key: [u8; 4], buf: &mut [u8]) {
     }
 }
 
-/// [`xor_repeated`] from [`ALIGN_FROM`] bytes on: the head up to the first 16-byte-aligned
-/// address, then the bulk from there. Out of line, so that a short payload's caller carries
-/// none of it.
+/// [`xor_repeated`] from [`ALIGN_FROM`] bytes on: the head up to the first 32-byte-aligned
+/// address, then the bulk from there, compiled for the CPU's widest vectors ([`widest`]). Out
+/// of line, so that a short payload's caller carries none of it.
 #[cfg(target_pointer_width = "64")]
 #[inline(never)]
 fn xor_aligned(key: [u8; 4], buf: &mut [u8]) {
     let (head, body) = buf.split_at_mut(head_len(buf.as_ptr()).min(buf.len()));
     xor_short(key, head);
-    xor_bulk(turned(key, head.len()), body);
+    widest(
+        #[inline(always)]
+        || xor_bulk(turned(key, head.len()), body),
+    );
 }
 
 /// The blocks of [`xor_repeated`], then its short tail.
@@ -118,11 +121,56 @@ fn xor_words(word_key: u64, words: &mut [u8]) {
 #[cfg(target_pointer_width = "64")]
 #[inline]
 fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
+    if src.len() >= ALIGN_FROM {
+        copy_xor_wide(key, src, dst);
+    } else {
+        copy_xor_blocks_then_short(key, src, dst);
+    }
+}
+
+/// [`copy_xor_repeated`] from [`ALIGN_FROM`] bytes on, compiled for the CPU's widest vectors
+/// ([`widest`]). Out of line, as [`xor_aligned`] is.
+#[cfg(target_pointer_width = "64")]
+#[inline(never)]
+fn copy_xor_wide(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
+    widest(
+        #[inline(always)]
+        || copy_xor_blocks_then_short(key, src, dst),
+    );
+}
+
+/// The blocks of [`copy_xor_repeated`], then its short tail.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn copy_xor_blocks_then_short(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
     let blocks_len = src.len() - src.len() % BLOCK;
     let (src_blocks, from) = src.split_at(blocks_len);
     let (dst_blocks, to) = dst.split_at_mut(blocks_len.min(dst.len()));
     copy_xor_blocks(repeated(key), src_blocks, dst_blocks);
     copy_xor_short(key, from, to);
+}
+
+/// Runs `f`, inlined into a copy compiled for AVX2 when the CPU has it (x86-64-v3: `pulp`
+/// checks at run time, and its check is cached), else into the baseline SSE2 copy. The same
+/// loops then store 32 bytes a cycle where the baseline stores 16, which is what the copy a
+/// socket read makes stores too (libc picks AVX2 for it at run time). The choice of the
+/// instructions is `pulp`'s, and so is the `unsafe` a run-time choice needs; `f` is ours and
+/// safe. `f` must be `#[inline(always)]` for its body to be compiled with AVX2.
+#[cfg(all(target_arch = "x86_64", any(unix, windows)))]
+#[inline(always)]
+fn widest<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
+/// Runs `f`: elsewhere the vector unit is the target's baseline, known at compile time (NEON
+/// on aarch64; SSE2 on x86_64 without an OS to ask).
+#[cfg(all(
+    target_pointer_width = "64",
+    not(all(target_arch = "x86_64", any(unix, windows)))
+))]
+#[inline(always)]
+fn widest<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// Writes a `src` shorter than a block, XORed with `key` repeated, into `dst`: 8-byte words,
@@ -166,7 +214,8 @@ fn copy_xor_words(word_key: u64, src: &[u8], dst: &mut [u8]) {
     }
 }
 
-/// How many bytes from `at` to the next 16-byte-aligned address: the head of a long payload.
+/// How many bytes from `at` to the next 32-byte-aligned address: the head of a long payload,
+/// after which no vector store (16 or 32 bytes) straddles a cache line.
 ///
 /// A payload lies where its frame header left it (2, 4 or 10 bytes and the 4-byte key into the
 /// receive buffer, from the start of a send buffer), so the vector stores of an unaligned bulk
@@ -174,11 +223,14 @@ fn copy_xor_words(word_key: u64, src: &[u8], dst: &mut [u8]) {
 /// stores of the copy that just filled the buffer. Measured on x86_64 (Zen 4), the payload 8
 /// bytes past a 16-byte boundary, before and after, in one process: in place 1 KiB 26.3 ns and
 /// 17.1, 16 KiB 313 and 278; copied into a buffer, then unmasked in place, 1 KiB 46.4–46.9 and
-/// 40.4–41.6. (`copy_masked` takes no head: see [`copy_xor_repeated`].)
+/// 40.4–41.6 (SSE2, a 16-byte head). A 32-byte AVX2 store straddles one time in two; with the
+/// head to 32 bytes the benchmark's in-place 16 KiB row took 200 ns against 270 with it to 16
+/// (medians of three interleaved runs). (`copy_masked` takes no head: see
+/// [`copy_xor_repeated`].)
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
 fn head_len(at: *const u8) -> usize {
-    at.addr().wrapping_neg() % 16
+    at.addr().wrapping_neg() % 32
 }
 
 /// The key lined up with the byte `by` bytes on: rotated by `by % 4` bytes.
@@ -296,7 +348,7 @@ mod tests {
         }
     }
 
-    /// Every distance from a 16-byte boundary, for the lengths around where the bulk starts
+    /// Every distance from a 32-byte boundary, for the lengths around where the bulk starts
     /// aligned (`ALIGN_FROM`): each head length in place, and the copy from and into buffers
     /// that lie differently.
     #[test]
@@ -312,12 +364,12 @@ mod tests {
             )
         };
         let src: std::vec::Vec<u8> = (0..4200).map(|i| (i * 13 + 5) as u8).collect();
-        for start in 0..16 {
+        for start in 0..32 {
             for &len in lens {
                 for &offset in offsets {
                     let mut expected = src[..len].to_vec();
                     bytewise(key, offset, &mut expected);
-                    let mut buf = std::vec![0u8; len + 16];
+                    let mut buf = std::vec![0u8; len + 32];
                     buf[start..start + len].copy_from_slice(&src[..len]);
                     apply_mask(key, offset, &mut buf[start..start + len]);
                     assert_eq!(
@@ -325,7 +377,7 @@ mod tests {
                         &expected[..],
                         "{start} {len} {offset}"
                     );
-                    let mut out = std::vec![0u8; len + 16];
+                    let mut out = std::vec![0u8; len + 32];
                     copy_masked(key, offset, &src[3..3 + len], &mut out[start..start + len]);
                     bytewise(key, offset, &mut out[start..start + len]);
                     assert_eq!(
