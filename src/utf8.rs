@@ -7,9 +7,10 @@
 //! `F0` and `F4`, Unicode Table 3-7). A chunk first finishes that character byte by byte; the
 //! rest goes to a whole-slice validator whose error says where the valid prefix ends and whether
 //! what follows is an unfinished sequence (remembered for the next chunk) or an invalid one:
-//! `simdutf8`'s `compat` API where the target has the vector units it needs (x86_64 on a hosted
-//! OS, whose CPU features are detected at run time, and aarch64), `core::str::from_utf8`
-//! elsewhere (microcontrollers, where it is small). Both report the same positions. A
+//! `simdutf8` where the target has the vector units it needs (x86_64 on a hosted OS, whose CPU
+//! features are detected at run time, and aarch64), its fast `basic` API on all but a last
+//! unfinished character and its `compat` API for positions, `core::str::from_utf8` elsewhere
+//! (microcontrollers, where it is small). Both report the same positions. A
 //! message is rejected at the first byte that cannot start or continue a valid sequence
 //! (overlong forms, surrogates and code points above U+10FFFF included), so a connection fails
 //! fast instead of waiting for the end of the message.
@@ -105,8 +106,61 @@ const fn second_byte_narrowing(lead: u8) -> (u8, u8) {
 
 /// Validates `bytes` as a whole: `Err((valid_up_to, error_len))` as `core::str::Utf8Error`
 /// reports them, `error_len` `None` when `bytes` ends inside a sequence that is valid so far.
+#[cfg(not(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+)))]
 #[inline]
 fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
+    positions(bytes)
+}
+
+/// [`whole_slice`] with SIMD: `simdutf8`'s `basic` API, which says only whether the bytes are
+/// valid and is the faster of its two, on all but the last 1 to 3 bytes when they may start a
+/// character the next chunk finishes; then `compat`, which says where, on those few bytes, or
+/// on the whole chunk when `basic` found it invalid (the connection fails then anyway).
+#[cfg(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+))]
+#[inline]
+fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
+    let (body, tail) = bytes.split_at(last_boundary(bytes));
+    if simdutf8::basic::from_utf8(body).is_err() {
+        return positions(bytes);
+    }
+    positions(tail).map_err(|(at, len)| (body.len() + at, len))
+}
+
+/// Where the last character of `bytes` starts when it may be unfinished: at the last lead
+/// byte among the last three bytes whose sequence runs past the end, else at the end.
+#[cfg(any(
+    all(target_arch = "x86_64", any(unix, windows)),
+    target_arch = "aarch64"
+))]
+#[inline]
+fn last_boundary(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=3.min(len) {
+        let at = len - back;
+        let byte = bytes.get(at).copied().unwrap_or(0);
+        if byte & 0xC0 != 0x80 {
+            // ASCII or a lead byte: the character from here is unfinished when it needs more.
+            let needs = match byte {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xFF => 4,
+                _ => 1,
+            };
+            return if needs > back { at } else { len };
+        }
+    }
+    len
+}
+
+/// The whole-slice validator's answer, with positions.
+#[inline]
+fn positions(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
     match from_utf8(bytes) {
         Ok(_) => Ok(()),
         Err(e) => Err((e.valid_up_to(), e.error_len())),
@@ -211,6 +265,30 @@ impl Utf8Validator {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The SIMD path's split: only a character that may be unfinished is left for `compat`.
+    #[cfg(any(
+        all(target_arch = "x86_64", any(unix, windows)),
+        target_arch = "aarch64"
+    ))]
+    #[test]
+    fn the_body_ends_where_an_unfinished_character_may_start() {
+        for (bytes, at) in [
+            (&b""[..], 0),
+            (b"ab", 2),
+            (b"a\xC3", 1),
+            (b"a\xC3\xA9", 3),
+            (b"a\xE2\x82", 1),
+            (b"a\xE2\x82\xAC", 4),
+            (b"\xF0\x9F\x98", 0),
+            (b"a\xF0\x9F\x98\x80", 5),
+            // Invalid lead bytes go to `compat` too, which says where they are.
+            (b"a\xFF", 1),
+            (b"a\x80\x80\x80", 4),
+        ] {
+            assert_eq!(last_boundary(bytes), at, "{bytes:02x?}");
+        }
+    }
 
     /// Byte index of the first byte that cannot start or continue, per `core::str`.
     fn reference(bytes: &[u8]) -> Result<(), Option<usize>> {
