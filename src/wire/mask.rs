@@ -50,9 +50,10 @@ pub fn copy_masked(key: [u8; 4], offset: usize, src: &[u8], dst: &mut [u8]) {
 /// On 64-bit targets: from [`ALIGN_FROM`] bytes on, the few bytes before the first 32-byte-
 /// aligned address first ([`xor_aligned`]); then blocks of [`BLOCK`] bytes, each XORed as
 /// 8-byte words with the key repeated across a word, a loop the compiler turns into vector
-/// loads, XORs and stores (AVX2 or SSE2 on x86_64, chosen at run time from [`ALIGN_FROM`] bytes
-/// on by [`widest`]; NEON on aarch64); then 8-byte words, then single bytes. Each step but the first has a length that is a multiple of 4, so the key stays lined
-/// up; after the first, the key is turned by its length.
+/// loads, XORs and stores (on x86_64 AVX2 or SSE2, chosen at run time by [`widest`] from
+/// [`ALIGN_FROM`] bytes on; NEON on aarch64); then 8-byte words, then single bytes. Each step
+/// but the first has a length that is a multiple of 4, so the key stays lined up; after the
+/// first, the key is turned by its length.
 #[cfg(target_pointer_width = "64")]
 #[inline]
 fn xor_repeated(key: [u8; 4], buf: &mut [u8]) {
@@ -152,10 +153,10 @@ fn copy_xor_blocks_then_short(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
 
 /// Runs `f`, inlined into a copy compiled for AVX2 when the CPU has it (x86-64-v3: `pulp`
 /// checks at run time, and its check is cached), else into the baseline SSE2 copy. The same
-/// loops then store 32 bytes a cycle where the baseline stores 16, which is what the copy a
-/// socket read makes stores too (libc picks AVX2 for it at run time). The choice of the
-/// instructions is `pulp`'s, and so is the `unsafe` a run-time choice needs; `f` is ours and
-/// safe. `f` must be `#[inline(always)]` for its body to be compiled with AVX2.
+/// loops then store 32 bytes a cycle where the baseline stores 16, as the copy of a socket
+/// read does (libc picks AVX2 for it at run time). The choice is `pulp`'s, and so is the
+/// `unsafe` a run-time choice needs; `f` is ours and safe. `f` must be `#[inline(always)]` for
+/// its body to be compiled with AVX2.
 #[cfg(all(target_arch = "x86_64", any(unix, windows)))]
 #[inline(always)]
 fn widest<R>(f: impl FnOnce() -> R) -> R {
