@@ -28,10 +28,10 @@ TARGET_CLIENT=10240
 TARGET_SERVER=10240
 # What the paths must not grow past, within the targets: what they measure
 # now. Lower these with every cut; the step fails when a path grows.
-FLASH_BUDGET_CLIENT=10044
-FLASH_BUDGET_SERVER=10216
+FLASH_BUDGET_CLIENT=10036
+FLASH_BUDGET_SERVER=10208
 # The deflate client is measured, QEMU-checked and held to what it costs now.
-FLASH_BUDGET_DEFLATE=22892
+FLASH_BUDGET_DEFLATE=22884
 CONNECTION_BUDGET=256
 TARGET=thumbv7em-none-eabihf
 DIR=target/$TARGET/release

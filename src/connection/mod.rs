@@ -288,13 +288,11 @@ impl<E: Endpoint> Connection<E> {
             self.phase.control_sent();
         }
         if let Some(code) = self.phase.owed_close().filter(|_| close) {
-            // The owed close carries its code only: the peer's (an empty payload for
-            // 1005, which it stands for), or the failure's. Both passed the wire check.
+            // The owed close carries its code only: the peer's (none for 1005, which stands
+            // for an empty payload), or the failure's. Both passed the wire check.
             let code_bytes = code.0.to_be_bytes();
-            let payload = match code {
-                CloseCode::NO_STATUS => &[][..],
-                _ => &code_bytes,
-            };
+            let len = CloseFrame { code, reason: "" }.encoded_len();
+            let payload = code_bytes.get(..len).unwrap_or_default();
             let rest = out.get_mut(n..).unwrap_or_default();
             n += send::encode_frame(&mut self.endpoint, Opcode::Close, 0, true, payload, rest)
                 .unwrap_or(0);
