@@ -224,9 +224,10 @@ fn copy_xor_words(word_key: u64, src: &[u8], dst: &mut [u8]) {
 /// stores of the copy that just filled the buffer. Measured on x86_64 (Zen 4), the payload 8
 /// bytes past a 16-byte boundary, before and after, in one process: in place 1 KiB 26.3 ns and
 /// 17.1, 16 KiB 313 and 278; copied into a buffer, then unmasked in place, 1 KiB 46.4–46.9 and
-/// 40.4–41.6 (SSE2, a 16-byte head). A 32-byte AVX2 store straddles one time in two; with the
-/// head to 32 bytes the benchmark's in-place 16 KiB row took 200 ns against 270 with it to 16
-/// (medians of three interleaved runs). (`copy_masked` takes no head: see
+/// 40.4–41.6 (SSE2, a 16-byte head). The head runs to 32 bytes for AVX2, whose 32-byte stores
+/// after a 16-byte head straddle a cache line one time in two; in the benchmark that did not
+/// show: 16 KiB in place took 214–275 ns with a 16-byte head and 249–264 with a 32-byte one
+/// (five interleaved runs each, medians 256 and 255). (`copy_masked` takes no head: see
 /// [`copy_xor_repeated`].)
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
