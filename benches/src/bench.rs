@@ -8,7 +8,7 @@
 //!
 //! Options: `--reps N` (21), `--sample-ms M` (10: the length of one timed sample), `--only
 //! WORD` (workloads whose title contains WORD), `--row WORD` (rows whose name contains WORD,
-//! e.g. to profile one implementation under callgrind), `--no-write` (print only).
+//! e.g. to profile one implementation under callgrind), `--no-write` (print only), `--help`.
 
 mod chart;
 mod data;
@@ -185,6 +185,11 @@ struct Args {
     settings: Settings,
 }
 
+const USAGE: &str = "usage: wsbench [--check] [--no-write] [--reps N] [--sample-ms M] \
+[--only WORD] [--row WORD] (see the top of benches/src/bench.rs)";
+
+/// The command line, or the usage and an exit: status 0 for `--help`, 2 for anything else
+/// that is not an option with its value.
 fn args() -> Args {
     let mut a = Args {
         check: false,
@@ -198,23 +203,37 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().unwrap_or_else(|| panic!("{name} needs a value"));
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage_error(&format!("{arg} needs a value")))
+        };
         match arg.as_str() {
             "--check" => a.check = true,
             "--no-write" => a.write = false,
-            "--only" => a.only = Some(value("--only")),
-            "--row" => a.row = Some(value("--row")),
-            "--reps" => {
-                a.settings.reps = value("--reps").parse::<usize>().expect("--reps N").max(1)
+            "--only" => a.only = Some(value()),
+            "--row" => a.row = Some(value()),
+            "--reps" => a.settings.reps = number::<usize>(&arg, &value()).max(1),
+            "--sample-ms" => a.settings.sample = Duration::from_millis(number(&arg, &value())),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
             }
-            "--sample-ms" => {
-                a.settings.sample =
-                    Duration::from_millis(value("--sample-ms").parse().expect("--sample-ms M"))
-            }
-            other => panic!("unknown argument {other} (see the top of benches/src/bench.rs)"),
+            other => usage_error(&format!("unknown argument {other}")),
         }
     }
     a
+}
+
+/// `value`, the value of `option`, as a number; else the usage and exit status 2.
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> T {
+    value
+        .parse()
+        .unwrap_or_else(|_| usage_error(&format!("{option} takes a number, not {value:?}")))
+}
+
+fn usage_error(what: &str) -> ! {
+    eprintln!("wsbench: {what}\n{USAGE}");
+    std::process::exit(2);
 }
 
 /// The last commit that changed the wsmachine sources measured (`src/`), and whether they
