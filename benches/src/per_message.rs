@@ -6,8 +6,10 @@
 //! (`per_message.sh` does that). Workloads: `send` (send_binary, as a client), `header-mask`
 //! (send_frame_header + mask_payload_in_place), `decode` (a server receives one masked binary
 //! frame, after copying it into its receive buffer, as the benchmark does), `decode-text` (the
-//! same with a text frame of ASCII). Each message goes through the same calls the benchmark
-//! times.
+//! same with a text frame of ASCII); and the same three for nexus-web, the fastest peer at these
+//! sizes: `nexus-send` (`encode_binary`), `nexus-header-mask` (`build_header` + `apply_mask`),
+//! `nexus-decode` (`read`, then `next` until it returns `None`). Each message goes through the
+//! same calls the benchmark times (src/ours.rs, src/peers/nexus.rs).
 
 // The same calls as the benchmark's; the checking and validating ones are its alone.
 #[allow(dead_code)]
@@ -17,6 +19,8 @@ mod ours;
 use std::hint::black_box;
 use std::process::ExitCode;
 
+use nexus_web::ws::{apply_mask, FrameReader, FrameWriter, Message, Role};
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(workload), Some(size), Some(n)) = (
@@ -24,7 +28,9 @@ fn main() -> ExitCode {
         args.get(1).and_then(|s| s.parse::<usize>().ok()),
         args.get(2).and_then(|s| s.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: per_message send|header-mask|decode|decode-text SIZE N");
+        eprintln!(
+            "usage: per_message [nexus-]send|[nexus-]header-mask|[nexus-]decode|decode-text SIZE N"
+        );
         return ExitCode::from(2);
     };
     let payload: Vec<u8> = b"the quick brown fox {\"k\": 12} "
@@ -66,6 +72,55 @@ fn main() -> ExitCode {
                         eprintln!("the frame did not decode whole");
                         return ExitCode::FAILURE;
                     }
+                }
+            }
+        }
+        "nexus-send" => {
+            let mut writer = FrameWriter::new(Role::Client);
+            let mut out = vec![0u8; writer.max_encoded_len(size)];
+            for _ in 0..n {
+                total += writer.encode_binary(black_box(&payload), black_box(&mut out));
+            }
+        }
+        "nexus-header-mask" => {
+            let mut writer = FrameWriter::new(Role::Client);
+            let mut body = payload.clone();
+            for _ in 0..n {
+                let (header, key) = writer.build_header(0x82, size);
+                let Some(key) = key else {
+                    eprintln!("a client masks");
+                    return ExitCode::FAILURE;
+                };
+                apply_mask(black_box(&mut body[..]), key);
+                total += black_box(header.as_bytes()).len();
+            }
+        }
+        "nexus-decode" => {
+            let frame = ours::masked_frame(&payload, false);
+            let mut reader = FrameReader::builder()
+                .role(Role::Server)
+                .buffer_capacity((2 * frame.len()).max(64 << 10))
+                .build();
+            for _ in 0..n {
+                if let Err(e) = reader.read(black_box(&frame)) {
+                    eprintln!("nexus-web read: {e}");
+                    return ExitCode::FAILURE;
+                }
+                let mut messages = 0;
+                loop {
+                    match reader.next() {
+                        Ok(Some(Message::Binary(p))) => total += black_box(p).len(),
+                        Ok(None) => break,
+                        other => {
+                            eprintln!("nexus-web next: {other:?}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                    messages += 1;
+                }
+                if messages != 1 {
+                    eprintln!("{messages} messages from one frame");
+                    return ExitCode::FAILURE;
                 }
             }
         }
