@@ -8,8 +8,9 @@ mod util;
 use rejection::*;
 use util::{
     assert_client_close_bytes, c2s, client, drain_transmit, frame, s2c, server_close_bytes, Ev,
+    Receiver,
 };
-use wsmachine::{CloseCode, Connection, DataKind, ProtocolError};
+use wsmachine::{CloseCode, Connection, DataKind, ProtocolError, ReceiveError};
 
 #[test]
 fn invalid_utf8_in_one_frame() {
@@ -125,6 +126,57 @@ fn truncated_utf8_at_the_end_of_a_message() {
         accepts(server(), &c2s(true, 0x2, b"\xf0")),
         [Ev::Message(DataKind::Binary, b"\xf0".to_vec())]
     );
+}
+
+/// A server unmasks a text payload and, on 64-bit targets, learns in the same pass whether it
+/// is all ASCII, which the UTF-8 check then skips. One byte that is not ASCII is still found
+/// wherever it lies, at every length around the word, block and aligned-bulk edges, the frame
+/// taken whole or in pieces; a valid character there is still accepted.
+#[test]
+fn one_non_ascii_byte_anywhere_in_ascii_text() {
+    let cuts: [&[usize]; 4] = [&[usize::MAX], &[1], &[3, 1, 7, 2], &[300]];
+    let lens = [
+        1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 127, 200, 255, 256, 257, 300, 1029, 4099,
+    ];
+    for len in lens {
+        let text: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        let header = if len < 126 { 6 } else { 8 };
+        for at in [0, len / 2, len - 1] {
+            for (bad, accepted) in [
+                (&b"\xff"[..], false),
+                (b"\x80", false),
+                ("é".as_bytes(), true),
+            ] {
+                let mut payload = text.clone();
+                payload.splice(at..=at, bad.iter().copied());
+                let bytes = c2s(true, 0x1, &payload);
+                for cuts in cuts {
+                    let mut conn = server();
+                    let mut rx = Receiver::new(bytes.len() + 64);
+                    rx.feed(&mut conn, &bytes, cuts);
+                    let what = format!("len {len}, {bad:x?} at {at}, cuts {cuts:?}");
+                    if accepted {
+                        assert_eq!(rx.error, None, "{what}");
+                        assert_eq!(rx.events, [Ev::Message(DataKind::Text, payload.clone())]);
+                    } else {
+                        assert_eq!(
+                            rx.error,
+                            Some(ReceiveError::Protocol(ProtocolError::InvalidUtf8)),
+                            "{what}"
+                        );
+                        if cuts == [1] {
+                            assert_eq!(rx.error_at, Some(header + at + 1), "{what}");
+                        }
+                    }
+                }
+            }
+        }
+        let bytes = c2s(true, 0x1, &text);
+        assert_eq!(
+            accepts(server(), &bytes),
+            [Ev::Message(DataKind::Text, text)]
+        );
+    }
 }
 
 #[test]

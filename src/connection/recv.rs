@@ -6,6 +6,8 @@ use crate::utf8::Utf8Validator;
 use crate::wire::close::CloseFrame;
 use crate::wire::frame::{FrameHeader, Opcode, Status};
 use crate::wire::mask::apply_mask;
+#[cfg(target_pointer_width = "64")]
+use crate::wire::mask::apply_mask_is_ascii;
 
 /// The receive half's state between calls.
 #[derive(Debug, Clone, Copy)]
@@ -160,11 +162,12 @@ impl<E: Endpoint> Connection<E> {
                         // receive_header checked that the payload is there.
                         return Ok(NOTHING);
                     };
-                    if let (Role::Server, Some(key)) = (E::ROLE, mask) {
-                        apply_mask(key, 0, payload);
-                    }
+                    let ascii = match (E::ROLE, mask) {
+                        (Role::Server, Some(key)) => unmask(key, 0, payload, kind, rsv),
+                        _ => false,
+                    };
                     self.rx.utf8.reset();
-                    self.check_text(kind, rsv, payload, true)?;
+                    self.check_text(kind, rsv, payload, true, ascii)?;
                     self.phase.input_seen();
                     let chunk = DataChunk {
                         kind,
@@ -310,9 +313,16 @@ impl<E: Endpoint> Connection<E> {
         }
         let (payload, _) = input.split_at_mut(n);
         // Only a server unmasks, as for a control frame in `receive`.
-        if let (Role::Server, Some(key)) = (E::ROLE, frame.mask) {
-            apply_mask(key, usize::from(frame.mask_offset), payload);
-        }
+        let ascii = match (E::ROLE, frame.mask) {
+            (Role::Server, Some(key)) => unmask(
+                key,
+                usize::from(frame.mask_offset),
+                payload,
+                message.kind,
+                message.rsv,
+            ),
+            _ => false,
+        };
         frame.mask_offset = ((usize::from(frame.mask_offset) + n) % 4) as u8;
         frame.remaining -= n as u64;
         let last = frame.fin && frame.remaining == 0;
@@ -326,7 +336,7 @@ impl<E: Endpoint> Connection<E> {
         if last {
             self.rx.message = None;
         }
-        self.check_text(kind, rsv, payload, last)?;
+        self.check_text(kind, rsv, payload, last, ascii)?;
         let chunk = DataChunk {
             kind,
             rsv,
@@ -341,7 +351,9 @@ impl<E: Endpoint> Connection<E> {
     }
 
     /// Checks a chunk of a text message's payload, unmasked, as UTF-8 across the message's
-    /// chunks, up to its end on the last.
+    /// chunks, up to its end on the last. `ascii`: unmasking saw that every byte of the chunk
+    /// is ASCII ([`unmask`]), so a chunk that starts on a character boundary is valid and ends
+    /// on one.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn check_text(
         &mut self,
@@ -349,10 +361,11 @@ impl<E: Endpoint> Connection<E> {
         rsv: u8,
         payload: &[u8],
         last: bool,
+        ascii: bool,
     ) -> Result<(), ReceiveError> {
         // An extension's RSV bit means the payload is transformed: the layer that decodes it
         // checks the decoded text.
-        if kind != DataKind::Text || rsv != 0 {
+        if kind != DataKind::Text || rsv != 0 || (ascii && self.rx.utf8.is_complete()) {
             return Ok(());
         }
         let valid =
@@ -402,4 +415,29 @@ impl<E: Endpoint> Connection<E> {
         self.phase.fail(e.close_code());
         ReceiveError::Protocol(e)
     }
+}
+
+/// Unmasks a chunk of a data frame's payload that starts `offset` bytes into the payload.
+/// For text that [`Connection::check_text`] reads next (no RSV bits), the same pass also says
+/// whether every byte is ASCII, so that the UTF-8 check can skip the chunk
+/// ([`apply_mask_is_ascii`]); otherwise it says `false`.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn unmask(key: [u8; 4], offset: usize, payload: &mut [u8], kind: DataKind, rsv: u8) -> bool {
+    if kind == DataKind::Text && rsv == 0 {
+        apply_mask_is_ascii(key, offset, payload)
+    } else {
+        apply_mask(key, offset, payload);
+        false
+    }
+}
+
+/// Unmasks a chunk of a data frame's payload that starts `offset` bytes into the payload;
+/// `false`: on targets narrower than 64 bits the UTF-8 check reads every chunk, and the
+/// unmasking loop stays as small as it is.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline(always)]
+fn unmask(key: [u8; 4], offset: usize, payload: &mut [u8], _: DataKind, _: u8) -> bool {
+    apply_mask(key, offset, payload);
+    false
 }

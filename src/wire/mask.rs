@@ -25,6 +25,21 @@ pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
     xor_repeated(turned(key, offset), buf);
 }
 
+/// [`apply_mask`], returning whether every byte of `buf` is ASCII once XORed: the same pass
+/// over the bytes tells a text payload's UTF-8 check (RFC 6455 §8.1) that it has nothing to
+/// look at. On 64-bit targets only: on microcontrollers the word loop stays as small as it is.
+#[cfg(target_pointer_width = "64")]
+#[inline]
+pub(crate) fn apply_mask_is_ascii(key: [u8; 4], offset: usize, buf: &mut [u8]) -> bool {
+    let key = turned(key, offset);
+    let seen = if buf.len() >= ALIGN_FROM {
+        xor_aligned_seen(key, buf)
+    } else {
+        xor_seen(key, buf)
+    };
+    seen & HIGH_BITS == 0
+}
+
 /// Copies `src` into the start of `dst` masked with `key`, as if `src` started `offset` bytes
 /// into the frame's payload: `copy_from_slice` and [`apply_mask`] in one pass over the bytes.
 /// Copies `min(src.len(), dst.len())` bytes.
@@ -76,6 +91,45 @@ fn xor_aligned(key: [u8; 4], buf: &mut [u8]) {
         #[inline(always)]
         || xor_bulk(turned(key, head.len()), body),
     );
+}
+
+/// [`xor_aligned`] for [`apply_mask_is_ascii`]: the head, then the bulk with the widest
+/// vectors, by [`xor_seen`]; the OR of the bytes written.
+#[cfg(target_pointer_width = "64")]
+#[inline(never)]
+fn xor_aligned_seen(key: [u8; 4], buf: &mut [u8]) -> u64 {
+    let (head, body) = buf.split_at_mut(head_len(buf.as_ptr()).min(buf.len()));
+    xor_seen(key, head)
+        | widest(
+            #[inline(always)]
+            || xor_seen(turned(key, head.len()), body),
+        )
+}
+
+/// XORs `buf` with `key` repeated, as [`xor_repeated`] does, and returns the OR of the bytes
+/// written, each byte somewhere in the word: one loop of 8-byte words that ORs each word it
+/// writes into one value, which the compiler vectorizes as a reduction (the blocks of
+/// [`xor_bulk`], with a value to carry across them, were left as scalar words); then the
+/// last bytes.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn xor_seen(key: [u8; 4], buf: &mut [u8]) -> u64 {
+    let word_key = repeated(key);
+    let words_len = buf.len() - buf.len() % 8;
+    let (words, bytes) = buf.split_at_mut(words_len);
+    let mut seen = 0;
+    for chunk in words.chunks_exact_mut(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word) ^ word_key;
+        chunk.copy_from_slice(&word.to_ne_bytes());
+        seen |= word;
+    }
+    for (byte, k) in bytes.iter_mut().zip(key.iter().cycle()) {
+        *byte ^= k;
+        seen |= u64::from(*byte);
+    }
+    seen
 }
 
 /// The blocks of [`xor_repeated`], then its short tail.
@@ -243,6 +297,10 @@ fn turned(key: [u8; 4], by: usize) -> [u8; 4] {
         .to_le_bytes()
 }
 
+/// The top bit of each byte of a word: 0 in the OR of ASCII bytes.
+#[cfg(target_pointer_width = "64")]
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
 /// `key` repeated across an 8-byte word.
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
@@ -292,6 +350,8 @@ fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_pointer_width = "64")]
+    use super::apply_mask_is_ascii;
     use super::{apply_mask, copy_masked};
 
     /// Offsets and lengths across every key rotation, word and 64-byte block boundary. Miri
@@ -387,6 +447,85 @@ mod tests {
                         &src[3..3 + len],
                         "{start} {len} {offset}"
                     );
+                }
+            }
+        }
+    }
+
+    /// Where a test puts the one byte that is not ASCII in a payload of `len` bytes: both ends,
+    /// the edges of the first word and block, the middle.
+    #[cfg(target_pointer_width = "64")]
+    fn high_byte_positions(len: usize) -> impl Iterator<Item = usize> {
+        [
+            0,
+            1,
+            7,
+            8,
+            63,
+            64,
+            len / 2,
+            len.saturating_sub(2),
+            len.saturating_sub(1),
+        ]
+        .into_iter()
+        .filter(move |&at| at < len)
+    }
+
+    /// Masks `plain` as a peer would, unmasks it with `apply_mask_is_ascii` at `start` bytes
+    /// into a buffer, checks the bytes, and returns what it said.
+    #[cfg(target_pointer_width = "64")]
+    fn unmask_is_ascii(key: [u8; 4], offset: usize, plain: &[u8], start: usize) -> bool {
+        let mut buf = std::vec![0u8; start + plain.len()];
+        buf[start..].copy_from_slice(plain);
+        bytewise(key, offset, &mut buf[start..]);
+        let ascii = apply_mask_is_ascii(key, offset, &mut buf[start..]);
+        assert_eq!(&buf[start..], plain, "offset {offset} len {}", plain.len());
+        ascii
+    }
+
+    /// `apply_mask_is_ascii` unmasks as `apply_mask` does, says ASCII of ASCII, and sees one
+    /// byte of 0x80 or more wherever it lies.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn apply_mask_is_ascii_sees_one_high_byte_anywhere() {
+        let key = [0x81, 0x7f, 0x00, 0xc3];
+        for (offset, len) in grid() {
+            let plain: std::vec::Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8 & 0x7f).collect();
+            assert!(
+                unmask_is_ascii(key, offset, &plain, 0),
+                "offset {offset} len {len}"
+            );
+            for at in high_byte_positions(len) {
+                let mut high = plain.clone();
+                high[at] |= 0x80;
+                assert!(
+                    !unmask_is_ascii(key, offset, &high, 0),
+                    "{offset} {len} {at}"
+                );
+            }
+        }
+    }
+
+    /// The same from every distance to a 32-byte boundary, from where the bulk starts aligned:
+    /// a high byte in the head, the bulk or the tail is seen.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn apply_mask_is_ascii_at_every_start_address() {
+        let key = [0xf0, 0x0f, 0x80, 0x01];
+        let lens: &[usize] = if cfg!(miri) {
+            &[256]
+        } else {
+            &[256, 263, 320, 1029]
+        };
+        for start in 0..32 {
+            for &len in lens {
+                let plain: std::vec::Vec<u8> =
+                    (0..len).map(|i| (i * 13 + 5) as u8 & 0x7f).collect();
+                assert!(unmask_is_ascii(key, 1, &plain, start), "{start} {len}");
+                for at in high_byte_positions(len).chain(0..32) {
+                    let mut high = plain.clone();
+                    high[at] |= 0x80;
+                    assert!(!unmask_is_ascii(key, 1, &high, start), "{start} {len} {at}");
                 }
             }
         }
