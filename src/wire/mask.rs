@@ -453,22 +453,17 @@ mod tests {
     }
 
     /// Where a test puts the one byte that is not ASCII in a payload of `len` bytes: both ends,
-    /// the edges of the first word and block, the middle.
+    /// the edges of the first word and block, the middle. Miri (slow: these tests took it over
+    /// three minutes with every position) gets both ends and the middle.
     #[cfg(target_pointer_width = "64")]
     fn high_byte_positions(len: usize) -> impl Iterator<Item = usize> {
-        [
-            0,
-            1,
-            7,
-            8,
-            63,
-            64,
-            len / 2,
-            len.saturating_sub(2),
-            len.saturating_sub(1),
-        ]
-        .into_iter()
-        .filter(move |&at| at < len)
+        let last = len.saturating_sub(1);
+        let at = if cfg!(miri) {
+            std::vec![0, len / 2, last]
+        } else {
+            std::vec![0, 1, 7, 8, 63, 64, len / 2, last.saturating_sub(1), last]
+        };
+        at.into_iter().filter(move |&at| at < len)
     }
 
     /// Masks `plain` as a peer would, unmasks it with `apply_mask_is_ascii` at `start` bytes
@@ -489,7 +484,9 @@ mod tests {
     #[test]
     fn apply_mask_is_ascii_sees_one_high_byte_anywhere() {
         let key = [0x81, 0x7f, 0x00, 0xc3];
-        for (offset, len) in grid() {
+        // Miri gets two key offsets of the grid's nine.
+        let offsets = |o: &(usize, usize)| !cfg!(miri) || o.0 == 0 || o.0 == 5;
+        for (offset, len) in grid().filter(offsets) {
             let plain: std::vec::Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8 & 0x7f).collect();
             assert!(
                 unmask_is_ascii(key, offset, &plain, 0),
@@ -512,17 +509,18 @@ mod tests {
     #[test]
     fn apply_mask_is_ascii_at_every_start_address() {
         let key = [0xf0, 0x0f, 0x80, 0x01];
-        let lens: &[usize] = if cfg!(miri) {
-            &[256]
+        // Miri gets one length, and a start and a high byte in the head at every fourth byte.
+        let (lens, step): (&[usize], usize) = if cfg!(miri) {
+            (&[256], 4)
         } else {
-            &[256, 263, 320, 1029]
+            (&[256, 263, 320, 1029], 1)
         };
-        for start in 0..32 {
+        for start in (0..32).step_by(step) {
             for &len in lens {
                 let plain: std::vec::Vec<u8> =
                     (0..len).map(|i| (i * 13 + 5) as u8 & 0x7f).collect();
                 assert!(unmask_is_ascii(key, 1, &plain, start), "{start} {len}");
-                for at in high_byte_positions(len).chain(0..32) {
+                for at in high_byte_positions(len).chain((0..32).step_by(step)) {
                     let mut high = plain.clone();
                     high[at] |= 0x80;
                     assert!(!unmask_is_ascii(key, 1, &high, start), "{start} {len} {at}");
