@@ -14,6 +14,10 @@
 //! message is rejected at the first byte that cannot start or continue a valid sequence
 //! (overlong forms, surrogates and code points above U+10FFFF included), so a connection fails
 //! fast instead of waiting for the end of the message.
+//!
+//! A server on a 64-bit target does not call the validator for a chunk of masked text that is
+//! all ASCII and starts on a character boundary: unmasking it told the connection so, in the
+//! same pass (`wire::mask::apply_mask_is_ascii`).
 
 use core::fmt;
 
