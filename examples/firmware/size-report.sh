@@ -19,6 +19,13 @@
 # SIZE_REPORT_SYMBOLS=0 leaves out the lists of largest symbols.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Without these every size reads 0, which is within every budget: stop first.
+for tool in arm-none-eabi-size arm-none-eabi-nm qemu-system-arm; do
+  command -v "$tool" >/dev/null || {
+    echo "size-report.sh needs $tool (Debian: binutils-arm-none-eabi, qemu-system-arm)" >&2
+    exit 1
+  }
+done
 
 # Issue 14: 10 KiB for each path with the accept key on sha1_smol and base64ct, which cost
 # about 3.7 KiB of flash where the hand-written SHA-1 and base64 took 0.4 KiB (3.3 KiB since
