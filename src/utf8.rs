@@ -15,9 +15,10 @@
 //! (overlong forms, surrogates and code points above U+10FFFF included), so a connection fails
 //! fast instead of waiting for the end of the message.
 //!
-//! A server on a 64-bit target does not call the validator for a chunk of masked text that is
-//! all ASCII and starts on a character boundary: unmasking it told the connection so, in the
-//! same pass (`wire::mask::apply_mask_is_ascii`).
+//! A server on a 64-bit target gives the validator only the last character of a chunk of
+//! masked text that starts on a character boundary, when unmasking found the rest valid in
+//! the same pass (`wire::mask::apply_mask_is_utf8`): with AVX2 a UTF-8 check, elsewhere a test
+//! that every byte is ASCII.
 
 use core::fmt;
 
@@ -129,7 +130,7 @@ fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
 ))]
 #[inline]
 fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
-    let (body, tail) = bytes.split_at(last_boundary(bytes));
+    let (body, tail) = bytes.split_at(last_character(bytes));
     if simdutf8::basic::from_utf8(body).is_err() {
         return positions(bytes);
     }
@@ -137,13 +138,15 @@ fn whole_slice(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
 }
 
 /// Where the last character of `bytes` starts when it may be unfinished: at the last lead
-/// byte among the last three bytes whose sequence runs past the end, else at the end.
+/// byte among the last three bytes whose sequence runs past the end, else at the end. (A
+/// byte that leads nothing counts as a lead byte here, so that the validator sees it.)
 #[cfg(any(
+    target_pointer_width = "64",
     all(target_arch = "x86_64", any(unix, windows)),
     target_arch = "aarch64"
 ))]
 #[inline]
-fn last_boundary(bytes: &[u8]) -> usize {
+pub(crate) fn last_character(bytes: &[u8]) -> usize {
     let len = bytes.len();
     for back in 1..=3.min(len) {
         let at = len - back;
@@ -290,7 +293,7 @@ mod tests {
             (b"a\xFF", 1),
             (b"a\x80\x80\x80", 4),
         ] {
-            assert_eq!(last_boundary(bytes), at, "{bytes:02x?}");
+            assert_eq!(last_character(bytes), at, "{bytes:02x?}");
         }
     }
 

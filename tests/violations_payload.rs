@@ -129,9 +129,10 @@ fn truncated_utf8_at_the_end_of_a_message() {
 }
 
 /// A server unmasks a text payload and, on 64-bit targets, learns in the same pass whether it
-/// is all ASCII, which the UTF-8 check then skips. One byte that is not ASCII is still found
-/// wherever it lies, at every length around the word, block and aligned-bulk edges, the frame
-/// taken whole or in pieces; a valid character there is still accepted.
+/// is valid (all ASCII, or with AVX2 checked as UTF-8), which the UTF-8 check then skips but
+/// for its last character. One byte that is not ASCII is still found wherever it lies, at
+/// every length around the word, block and aligned-bulk edges, the frame taken whole or in
+/// pieces; a valid character there is still accepted.
 #[test]
 fn one_non_ascii_byte_anywhere_in_ascii_text() {
     let cuts: [&[usize]; 4] = [&[usize::MAX], &[1], &[3, 1, 7, 2], &[300]];
@@ -176,6 +177,70 @@ fn one_non_ascii_byte_anywhere_in_ascii_text() {
             accepts(server(), &bytes),
             [Ev::Message(DataKind::Text, text)]
         );
+    }
+}
+
+/// A server unmasks long text and, on x86_64 with AVX2, checks it as UTF-8 in the same pass.
+/// Text of Chinese, emoji and ASCII is accepted at every length around where that pass starts
+/// and its 256-byte groups end, whole and in pieces that cut characters; a surrogate, an
+/// overlong form, a byte that leads nothing or a stray continuation byte is found wherever it
+/// lies, and fails the connection at that byte when the frame arrives a byte at a time.
+#[test]
+fn mixed_text_with_one_bad_sequence_anywhere() {
+    let cuts: [&[usize]; 4] = [&[usize::MAX], &[1], &[5, 1, 300, 2], &[257]];
+    let pieces = [
+        "WebSocket 协议在一个连接上传输消息。",
+        "😀🚀 ",
+        "price=101.25; ",
+        "✓ é ",
+    ];
+    let mixed: Vec<u8> = pieces
+        .iter()
+        .cycle()
+        .flat_map(|p| p.bytes())
+        .take(5000)
+        .collect();
+    for len in [255, 256, 257, 286, 287, 288, 300, 543, 544, 545, 1029, 4099] {
+        // Cut back to a character boundary.
+        let end = (0..=len).rev().find(|&i| mixed[i] & 0xC0 != 0x80).unwrap();
+        let text = &mixed[..end];
+        let bytes = c2s(true, 0x1, text);
+        for cuts in cuts {
+            let mut conn = server();
+            let mut rx = Receiver::new(bytes.len() + 64);
+            rx.feed(&mut conn, &bytes, cuts);
+            assert_eq!(rx.error, None, "len {end}, cuts {cuts:?}");
+            assert_eq!(rx.events, [Ev::Message(DataKind::Text, text.to_vec())]);
+        }
+        let boundary = |i: usize| (0..=i).rev().find(|&i| text[i] & 0xC0 != 0x80).unwrap();
+        for at in [0, 40, end / 2, end - 5].map(boundary) {
+            // Where each sequence goes wrong: the byte that cannot follow.
+            for (bad, wrong) in [
+                (&b"\xed\xa0\x80"[..], 1),
+                (b"\xe0\x80\x80", 1),
+                (b"\xf5\x80\x80\x80", 0),
+                (b"\x80", 0),
+            ] {
+                let mut payload = text.to_vec();
+                payload.splice(at..at, bad.iter().copied());
+                let bytes = c2s(true, 0x1, &payload);
+                for cuts in cuts {
+                    let mut conn = server();
+                    let mut rx = Receiver::new(bytes.len() + 64);
+                    rx.feed(&mut conn, &bytes, cuts);
+                    let what = format!("len {end}, {bad:x?} at {at}, cuts {cuts:?}");
+                    assert_eq!(
+                        rx.error,
+                        Some(ReceiveError::Protocol(ProtocolError::InvalidUtf8)),
+                        "{what}"
+                    );
+                    if cuts == [1] {
+                        let header = if payload.len() < 126 { 6 } else { 8 };
+                        assert_eq!(rx.error_at, Some(header + at + wrong + 1), "{what}");
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -2,12 +2,14 @@
 
 use super::{Connection, DataChunk, DataKind, Endpoint, Event, Received, Role};
 use crate::error::{ProtocolError, ReceiveError};
+#[cfg(target_pointer_width = "64")]
+use crate::utf8::last_character;
 use crate::utf8::Utf8Validator;
 use crate::wire::close::CloseFrame;
 use crate::wire::frame::{FrameHeader, Opcode, Status};
 use crate::wire::mask::apply_mask;
 #[cfg(target_pointer_width = "64")]
-use crate::wire::mask::apply_mask_is_ascii;
+use crate::wire::mask::apply_mask_is_utf8;
 
 /// The receive half's state between calls.
 #[derive(Debug, Clone, Copy)]
@@ -162,12 +164,12 @@ impl<E: Endpoint> Connection<E> {
                         // receive_header checked that the payload is there.
                         return Ok(NOTHING);
                     };
-                    let ascii = match (E::ROLE, mask) {
+                    let checked = match (E::ROLE, mask) {
                         (Role::Server, Some(key)) => unmask(key, 0, payload, kind, rsv),
                         _ => false,
                     };
                     self.rx.utf8.reset();
-                    self.check_text(kind, rsv, payload, true, ascii)?;
+                    self.check_text(kind, rsv, payload, true, checked)?;
                     self.phase.input_seen();
                     let chunk = DataChunk {
                         kind,
@@ -313,7 +315,7 @@ impl<E: Endpoint> Connection<E> {
         }
         let (payload, _) = input.split_at_mut(n);
         // Only a server unmasks, as for a control frame in `receive`.
-        let ascii = match (E::ROLE, frame.mask) {
+        let checked = match (E::ROLE, frame.mask) {
             (Role::Server, Some(key)) => unmask(
                 key,
                 usize::from(frame.mask_offset),
@@ -336,7 +338,7 @@ impl<E: Endpoint> Connection<E> {
         if last {
             self.rx.message = None;
         }
-        self.check_text(kind, rsv, payload, last, ascii)?;
+        self.check_text(kind, rsv, payload, last, checked)?;
         let chunk = DataChunk {
             kind,
             rsv,
@@ -351,9 +353,9 @@ impl<E: Endpoint> Connection<E> {
     }
 
     /// Checks a chunk of a text message's payload, unmasked, as UTF-8 across the message's
-    /// chunks, up to its end on the last. `ascii`: unmasking saw that every byte of the chunk
-    /// is ASCII ([`unmask`]), so a chunk that starts on a character boundary is valid and ends
-    /// on one.
+    /// chunks, up to its end on the last. `checked`: unmasking found the chunk UTF-8 up to its
+    /// last character, reading it as if it started on a character boundary ([`unmask`]); when
+    /// it does, the validator reads only that last character.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn check_text(
         &mut self,
@@ -361,23 +363,26 @@ impl<E: Endpoint> Connection<E> {
         rsv: u8,
         payload: &[u8],
         last: bool,
-        ascii: bool,
+        checked: bool,
     ) -> Result<(), ReceiveError> {
         // An extension's RSV bit means the payload is transformed: the layer that decodes it
         // checks the decoded text.
-        if kind != DataKind::Text || rsv != 0 || (ascii && self.rx.utf8.is_complete()) {
+        if kind != DataKind::Text || rsv != 0 {
             return Ok(());
         }
-        let valid =
-            self.rx.utf8.feed(payload).and_then(
-                |()| {
-                    if last {
-                        self.rx.utf8.finish()
-                    } else {
-                        Ok(())
-                    }
-                },
-            );
+        let utf8 = &mut self.rx.utf8;
+        let unread = if checked && utf8.is_complete() {
+            let last = last_character_of(payload);
+            if last.is_empty() {
+                return Ok(());
+            }
+            last
+        } else {
+            payload
+        };
+        let valid = utf8
+            .feed(unread)
+            .and_then(|()| if last { utf8.finish() } else { Ok(()) });
         if valid.is_err() {
             return Err(self.protocol_error(ProtocolError::InvalidUtf8));
         }
@@ -419,13 +424,14 @@ impl<E: Endpoint> Connection<E> {
 
 /// Unmasks a chunk of a data frame's payload that starts `offset` bytes into the payload.
 /// For text that [`Connection::check_text`] reads next (no RSV bits), the same pass also says
-/// whether every byte is ASCII, so that the UTF-8 check can skip the chunk
-/// ([`apply_mask_is_ascii`]); otherwise it says `false`.
+/// whether the chunk is UTF-8 up to its last character, read from a character boundary
+/// ([`apply_mask_is_utf8`]), so that the UTF-8 check can skip all but that character;
+/// otherwise it says `false`.
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
 fn unmask(key: [u8; 4], offset: usize, payload: &mut [u8], kind: DataKind, rsv: u8) -> bool {
     if kind == DataKind::Text && rsv == 0 {
-        apply_mask_is_ascii(key, offset, payload)
+        apply_mask_is_utf8(key, offset, payload)
     } else {
         apply_mask(key, offset, payload);
         false
@@ -440,4 +446,20 @@ fn unmask(key: [u8; 4], offset: usize, payload: &mut [u8], kind: DataKind, rsv: 
 fn unmask(key: [u8; 4], offset: usize, payload: &mut [u8], _: DataKind, _: u8) -> bool {
     apply_mask(key, offset, payload);
     false
+}
+
+/// The last character of a text chunk when it may be unfinished (else nothing): what
+/// unmasking left for the UTF-8 validator when it found the rest valid.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn last_character_of(payload: &[u8]) -> &[u8] {
+    payload.get(last_character(payload)..).unwrap_or_default()
+}
+
+/// Nothing: on targets narrower than 64 bits unmasking finds no chunk valid, so this is not
+/// reached, and the check stays as small as it was.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline(always)]
+fn last_character_of(_: &[u8]) -> &[u8] {
+    &[]
 }

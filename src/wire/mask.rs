@@ -25,13 +25,25 @@ pub fn apply_mask(key: [u8; 4], offset: usize, buf: &mut [u8]) {
     xor_repeated(turned(key, offset), buf);
 }
 
-/// [`apply_mask`], returning whether every byte of `buf` is ASCII once XORed: the same pass
-/// over the bytes tells a text payload's UTF-8 check (RFC 6455 §8.1) that it has nothing to
-/// look at. On 64-bit targets only: on microcontrollers the word loop stays as small as it is.
+/// [`apply_mask`] on a chunk of text that starts on a character boundary, returning whether
+/// the same pass over the bytes found it UTF-8 (RFC 6455 §8.1) up to its last character,
+/// which it does not check (it may be unfinished, and whether its first byte can start a
+/// character is the UTF-8 validator's to say). `false` says only that the pass did not find it
+/// valid: the validator must read the chunk.
+///
+/// On 64-bit targets only (on microcontrollers the word loop stays as small as it is). From
+/// 287 bytes on, on x86_64 with AVX2, the pass is a UTF-8 check
+/// ([`mask_utf8`](super::mask_utf8)); otherwise it sees whether every byte is ASCII.
 #[cfg(target_pointer_width = "64")]
 #[inline]
-pub(crate) fn apply_mask_is_ascii(key: [u8; 4], offset: usize, buf: &mut [u8]) -> bool {
+pub(crate) fn apply_mask_is_utf8(key: [u8; 4], offset: usize, buf: &mut [u8]) -> bool {
     let key = turned(key, offset);
+    #[cfg(all(target_arch = "x86_64", any(unix, windows)))]
+    if buf.len() >= super::mask_utf8::MIN_LEN {
+        if let Some(simd) = pulp::x86::V3::try_new() {
+            return super::mask_utf8::xor_is_utf8(simd, key, buf);
+        }
+    }
     let seen = if buf.len() >= ALIGN_FROM {
         xor_aligned_seen(key, buf)
     } else {
@@ -93,8 +105,8 @@ fn xor_aligned(key: [u8; 4], buf: &mut [u8]) {
     );
 }
 
-/// [`xor_aligned`] for [`apply_mask_is_ascii`]: the head, then the bulk with the widest
-/// vectors, by [`xor_seen`]; the OR of the bytes written.
+/// [`xor_aligned`] for [`apply_mask_is_utf8`] without AVX2: the head, then the bulk with the
+/// widest vectors, by [`xor_seen`]; the OR of the bytes written.
 #[cfg(target_pointer_width = "64")]
 #[inline(never)]
 fn xor_aligned_seen(key: [u8; 4], buf: &mut [u8]) -> u64 {
@@ -351,7 +363,7 @@ fn copy_xor_repeated(key: [u8; 4], src: &[u8], dst: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     #[cfg(target_pointer_width = "64")]
-    use super::apply_mask_is_ascii;
+    use super::apply_mask_is_utf8;
     use super::{apply_mask, copy_masked};
 
     /// Offsets and lengths across every key rotation, word and 64-byte block boundary. Miri
@@ -466,37 +478,38 @@ mod tests {
         at.into_iter().filter(move |&at| at < len)
     }
 
-    /// Masks `plain` as a peer would, unmasks it with `apply_mask_is_ascii` at `start` bytes
+    /// Masks `plain` as a peer would, unmasks it with `apply_mask_is_utf8` at `start` bytes
     /// into a buffer, checks the bytes, and returns what it said.
     #[cfg(target_pointer_width = "64")]
-    fn unmask_is_ascii(key: [u8; 4], offset: usize, plain: &[u8], start: usize) -> bool {
+    fn unmask_is_utf8(key: [u8; 4], offset: usize, plain: &[u8], start: usize) -> bool {
         let mut buf = std::vec![0u8; start + plain.len()];
         buf[start..].copy_from_slice(plain);
         bytewise(key, offset, &mut buf[start..]);
-        let ascii = apply_mask_is_ascii(key, offset, &mut buf[start..]);
+        let valid = apply_mask_is_utf8(key, offset, &mut buf[start..]);
         assert_eq!(&buf[start..], plain, "offset {offset} len {}", plain.len());
-        ascii
+        valid
     }
 
-    /// `apply_mask_is_ascii` unmasks as `apply_mask` does, says ASCII of ASCII, and sees one
-    /// byte of 0x80 or more wherever it lies.
+    /// `apply_mask_is_utf8` unmasks as `apply_mask` does, says ASCII is valid, and sees one
+    /// byte of 0x80 or more among ASCII bytes wherever it lies but last (there it may start a
+    /// character that the next chunk finishes: the validator's to say).
     #[cfg(target_pointer_width = "64")]
     #[test]
-    fn apply_mask_is_ascii_sees_one_high_byte_anywhere() {
+    fn apply_mask_is_utf8_sees_one_high_byte_anywhere() {
         let key = [0x81, 0x7f, 0x00, 0xc3];
         // Miri gets two key offsets of the grid's nine.
         let offsets = |o: &(usize, usize)| !cfg!(miri) || o.0 == 0 || o.0 == 5;
         for (offset, len) in grid().filter(offsets) {
             let plain: std::vec::Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8 & 0x7f).collect();
             assert!(
-                unmask_is_ascii(key, offset, &plain, 0),
+                unmask_is_utf8(key, offset, &plain, 0),
                 "offset {offset} len {len}"
             );
-            for at in high_byte_positions(len) {
+            for at in high_byte_positions(len).filter(|&at| at + 1 < len) {
                 let mut high = plain.clone();
                 high[at] |= 0x80;
                 assert!(
-                    !unmask_is_ascii(key, offset, &high, 0),
+                    !unmask_is_utf8(key, offset, &high, 0),
                     "{offset} {len} {at}"
                 );
             }
@@ -507,7 +520,7 @@ mod tests {
     /// a high byte in the head, the bulk or the tail is seen.
     #[cfg(target_pointer_width = "64")]
     #[test]
-    fn apply_mask_is_ascii_at_every_start_address() {
+    fn apply_mask_is_utf8_at_every_start_address() {
         let key = [0xf0, 0x0f, 0x80, 0x01];
         // Miri gets one length, and a start and a high byte in the head at every fourth byte.
         let (lens, step): (&[usize], usize) = if cfg!(miri) {
@@ -519,11 +532,14 @@ mod tests {
             for &len in lens {
                 let plain: std::vec::Vec<u8> =
                     (0..len).map(|i| (i * 13 + 5) as u8 & 0x7f).collect();
-                assert!(unmask_is_ascii(key, 1, &plain, start), "{start} {len}");
-                for at in high_byte_positions(len).chain((0..32).step_by(step)) {
+                assert!(unmask_is_utf8(key, 1, &plain, start), "{start} {len}");
+                for at in high_byte_positions(len)
+                    .chain((0..32).step_by(step))
+                    .filter(|&at| at + 1 < len)
+                {
                     let mut high = plain.clone();
                     high[at] |= 0x80;
-                    assert!(!unmask_is_ascii(key, 1, &high, start), "{start} {len} {at}");
+                    assert!(!unmask_is_utf8(key, 1, &high, start), "{start} {len} {at}");
                 }
             }
         }

@@ -8,3 +8,5 @@ pub mod close;
 pub(crate) mod close_code;
 pub mod frame;
 pub mod mask;
+#[cfg(all(target_arch = "x86_64", any(unix, windows)))]
+mod mask_utf8;
