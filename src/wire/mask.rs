@@ -125,7 +125,7 @@ fn xor_aligned_seen(key: [u8; 4], buf: &mut [u8]) -> u64 {
 /// last bytes.
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
-fn xor_seen(key: [u8; 4], buf: &mut [u8]) -> u64 {
+pub(super) fn xor_seen(key: [u8; 4], buf: &mut [u8]) -> u64 {
     let word_key = repeated(key);
     let words_len = buf.len() - buf.len() % 8;
     let (words, bytes) = buf.split_at_mut(words_len);
@@ -311,7 +311,7 @@ fn turned(key: [u8; 4], by: usize) -> [u8; 4] {
 
 /// The top bit of each byte of a word: 0 in the OR of ASCII bytes.
 #[cfg(target_pointer_width = "64")]
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+pub(super) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// `key` repeated across an 8-byte word.
 #[cfg(target_pointer_width = "64")]

@@ -21,6 +21,7 @@
 //! caller's ([`crate::utf8`]). `pulp` gives the AVX2 intrinsics as safe functions once its
 //! run-time check has seen the CPU features; the code here is safe.
 
+use super::mask::{xor_seen, HIGH_BITS};
 use core::arch::x86_64::__m256i;
 use pulp::bytemuck::cast;
 use pulp::x86::V3;
@@ -220,8 +221,8 @@ fn errors(simd: V3, t: Tables, input: __m256i, prev: __m256i) -> __m256i {
 /// answer is `false`.
 ///
 /// From a 32-byte-aligned address, [`GROUP`] bytes at a time; the head before it is XORed a
-/// byte at a time, and the last bytes after the last group are XORed, then checked as vectors
-/// read back from `buf`.
+/// word at a time (`mask::xor_seen`, which also says whether it is ASCII), and the last bytes
+/// after the last group are XORed, then checked as vectors read back from `buf`.
 #[inline(never)]
 pub(crate) fn xor_is_utf8(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
     simd.vectorize(
@@ -244,7 +245,7 @@ pub(crate) const MIN_LEN: usize = 31 + GROUP;
 fn xor_is_utf8_with(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
     let len = buf.len();
     if len < MIN_LEN {
-        xor_short(key, buf);
+        xor_seen(key, buf);
         return false;
     }
     let v = simd.avx2;
@@ -256,7 +257,7 @@ fn xor_is_utf8_with(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
     // the head's last 3 bytes.
     let head_len = buf.as_ptr().addr().wrapping_neg() % 32;
     let (head, body) = buf.split_at_mut(head_len);
-    let head_ascii = xor_short(key, head) & HIGH_BITS == 0;
+    let head_ascii = xor_seen(key, head) & HIGH_BITS == 0;
     let mut before = [0u8; 32];
     for (to, from) in before.iter_mut().rev().zip(head.iter().rev()).take(3) {
         *to = *from;
@@ -306,7 +307,7 @@ fn xor_is_utf8_with(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
         bytes.copy_from_slice(&cast::<__m256i, [u8; 32]>(x));
         any = v._mm256_or_si256(any, x);
     }
-    let rest_ascii = xor_short(key, vectors.into_remainder()) & HIGH_BITS == 0
+    let rest_ascii = xor_seen(key, vectors.into_remainder()) & HIGH_BITS == 0
         && v._mm256_movemask_epi8(any) == 0;
     if !head_ascii {
         if let Some(first) = buf.get(..32) {
@@ -328,30 +329,6 @@ fn xor_is_utf8_with(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
     }
     simd.avx._mm256_testz_si256(error, error) == 1
 }
-
-/// XORs `buf` with `key` repeated, 8-byte words then single bytes (the head and the last
-/// bytes), and returns the OR of the bytes written, each somewhere in the word.
-#[inline(always)]
-fn xor_short(key: [u8; 4], buf: &mut [u8]) -> u64 {
-    let word_key = u64::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001;
-    let mut seen = 0;
-    let mut words = buf.chunks_exact_mut(8);
-    for chunk in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(bytes) ^ word_key;
-        chunk.copy_from_slice(&word.to_ne_bytes());
-        seen |= word;
-    }
-    for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
-        *byte ^= k;
-        seen |= u64::from(*byte);
-    }
-    seen
-}
-
-/// The top bit of each byte of a word: 0 in the OR of ASCII bytes.
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 #[cfg(test)]
 mod tests {
