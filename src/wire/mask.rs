@@ -297,13 +297,13 @@ fn copy_xor_words(word_key: u64, src: &[u8], dst: &mut [u8]) {
 /// [`copy_xor_repeated`].)
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
-fn head_len(at: *const u8) -> usize {
+pub(super) fn head_len(at: *const u8) -> usize {
     at.addr().wrapping_neg() % 32
 }
 
 /// The key lined up with the byte `by` bytes on: rotated by `by % 4` bytes.
 #[inline(always)]
-fn turned(key: [u8; 4], by: usize) -> [u8; 4] {
+pub(super) fn turned(key: [u8; 4], by: usize) -> [u8; 4] {
     u32::from_le_bytes(key)
         .rotate_right(8 * (by % 4) as u32)
         .to_le_bytes()

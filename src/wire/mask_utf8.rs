@@ -14,14 +14,14 @@
 //! an overlong form, a surrogate, a code point above U+10FFFF). Where a continuation byte
 //! follows a continuation byte, the lookup sets the `TWO_CONTS` bit; that is valid exactly
 //! where the byte two before is a lead of three or four bytes, or the byte three before is a
-//! lead of four. A block of 64 ASCII bytes skips the lookups.
+//! lead of four. A group of 256 ASCII bytes skips the lookups.
 //!
 //! What the pass does not check is the last character when it may be unfinished: whether it
 //! goes on in the next chunk, and whether its lead byte can start a character at all, are the
 //! caller's ([`crate::utf8`]). `pulp` gives the AVX2 intrinsics as safe functions once its
 //! run-time check has seen the CPU features; the code here is safe.
 
-use super::mask::{xor_seen, HIGH_BITS};
+use super::mask::{head_len, turned, xor_seen, HIGH_BITS};
 use core::arch::x86_64::__m256i;
 use pulp::bytemuck::cast;
 use pulp::x86::V3;
@@ -255,8 +255,7 @@ fn xor_is_utf8_with(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
     // straddles a cache line). Unless it is ASCII, it is checked at the end, with the first 32
     // bytes of `buf`, as if the text started there; the body's first vector is checked after
     // the head's last 3 bytes.
-    let head_len = buf.as_ptr().addr().wrapping_neg() % 32;
-    let (head, body) = buf.split_at_mut(head_len);
+    let (head, body) = buf.split_at_mut(head_len(buf.as_ptr()));
     let head_ascii = xor_seen(key, head) & HIGH_BITS == 0;
     let mut before = [0u8; 32];
     for (to, from) in before.iter_mut().rev().zip(head.iter().rev()).take(3) {
@@ -268,9 +267,7 @@ fn xor_is_utf8_with(simd: V3, key: [u8; 4], buf: &mut [u8]) -> bool {
     // of the first 32 bytes, which reach past it.
     let mut prev_unfinished = zero;
     // The body from the aligned address: the key turned to line up with it.
-    let key = u32::from_le_bytes(key)
-        .rotate_right(8 * (head_len % 4) as u32)
-        .to_le_bytes();
+    let key = turned(key, head.len());
     let word = simd.avx._mm256_set1_epi32(i32::from_ne_bytes(key));
     let mut groups = body.chunks_exact_mut(GROUP);
     for group in &mut groups {
@@ -435,7 +432,7 @@ mod tests {
     }
 
     /// Each byte after each lead byte, ASCII or not, and the third and fourth bytes after
-    /// the narrowed second bytes (E0 A0, ED 9F, F0 90, F4 8F), at a block's edge; from two
+    /// the narrowed second bytes (E0 A0, ED 9F, F0 90, F4 8F), in the first group; from two
     /// start addresses, so that the head differs.
     #[test]
     #[cfg_attr(miri, ignore)]
